@@ -1,0 +1,173 @@
+// A model folder's config.json (THUDM's keys) parsed into a typed config. Only the ChatGLM2
+// architecture exists today; `architecture` is the discriminant a second one (ChatGLM-6B v1) will
+// join. This module is free of TF.js: the HTTP thread reads configs too (registry).
+import { z } from 'zod';
+import { ModelFormatError } from './errors.ts';
+
+/**
+ * THUDM's `ChatGLMModel` as shipped with ChatGLM2-6B, ChatGLM3-6B and GLM-4-9B: RMSNorm, half-head
+ * interleaved rotary, grouped K/V, fused qkv with bias, SwiGLU, untied output layer.
+ */
+export interface ChatGlm2Config {
+  architecture: 'chatglm2';
+  numLayers: number;
+  hiddenSize: number;
+  /** Width of one SwiGLU half; dense_h_to_4h has 2 × this many outputs. */
+  ffnHiddenSize: number;
+  /** Per-head dimension d. */
+  kvChannels: number;
+  numAttentionHeads: number;
+  /** Key/value heads; consecutive query heads share one (head k uses group floor(k / (heads/groups))). */
+  multiQueryGroupNum: number;
+  /** Rows of the embedding and output layer (≥ the tokenizer's vocabulary). */
+  paddedVocabSize: number;
+  /** Context length the model was trained for. */
+  seqLength: number;
+  layernormEpsilon: number;
+  addQkvBias: boolean;
+  /** Rotary base is 10000 · ropeRatio (GLM-4 long-context models raise it). */
+  ropeRatio: number;
+  hiddenDropout: number;
+  attentionDropout: number;
+  /** P-tuning v2 prefix length when the folder is a P-tuning checkpoint, else null. */
+  preSeqLen: number | null;
+  prefixProjection: boolean;
+  eosTokenIds: number[];
+  padTokenId: number;
+  /** The config.json object as read, so that a saved model writes back every key it came with. */
+  raw: Record<string, unknown>;
+}
+
+/** Every architecture the runtime implements (a union as soon as there are two). */
+export type ModelConfig = ChatGlm2Config;
+
+const int = z.number().int();
+const positive = int.positive();
+const tokenIds = z.union([int, z.array(int).min(1)]).transform((v) => (Array.isArray(v) ? v : [v]));
+
+// Shape keys are required (a config without them is not a usable model); behaviour keys default as in
+// THUDM's configuration_chatglm.py. Unknown keys are kept (THUDM adds new ones that change nothing here).
+const chatGlm2Schema = z.looseObject({
+  model_type: z.literal('chatglm', { error: 'model_type must be "chatglm" (THUDM remote-code checkpoints)' }),
+  num_layers: positive,
+  hidden_size: positive,
+  ffn_hidden_size: positive,
+  kv_channels: positive,
+  num_attention_heads: positive,
+  padded_vocab_size: positive,
+  seq_length: positive,
+  multi_query_attention: z.boolean().default(false),
+  multi_query_group_num: positive.default(1),
+  layernorm_epsilon: z.number().positive().default(1e-5),
+  rmsnorm: z.boolean().default(true),
+  apply_residual_connection_post_layernorm: z.boolean().default(false),
+  post_layer_norm: z.boolean().default(true),
+  add_bias_linear: z.boolean().default(false),
+  add_qkv_bias: z.boolean().default(false),
+  original_rope: z.boolean().default(true),
+  rope_ratio: z.number().positive().default(1),
+  hidden_dropout: z.number().min(0).max(1).default(0),
+  attention_dropout: z.number().min(0).max(1).default(0),
+  pre_seq_len: positive.nullable().default(null),
+  prefix_projection: z.boolean().default(false),
+  quantization_bit: int.default(0),
+  tie_word_embeddings: z.boolean().default(false),
+  eos_token_id: tokenIds.default([2]),
+  pad_token_id: int.default(0),
+});
+
+// Keys that only ChatGLM-6B (v1) configs carry.
+const V1_KEYS = ['position_encoding_2d', 'inner_hidden_size', 'max_sequence_length'];
+
+/** Settings THUDM's code supports that this runtime does not implement: [predicate, reason]. */
+function unsupportedSettings(c: z.infer<typeof chatGlm2Schema>): string[] {
+  const checks: [boolean, string][] = [
+    [!c.multi_query_attention, 'multi_query_attention=false (per-head interleaved qkv layout)'],
+    [!c.rmsnorm, 'rmsnorm=false (LayerNorm)'],
+    [c.apply_residual_connection_post_layernorm, 'apply_residual_connection_post_layernorm=true'],
+    [!c.post_layer_norm, 'post_layer_norm=false'],
+    [c.add_bias_linear, 'add_bias_linear=true'],
+    [!c.original_rope, 'original_rope=false'],
+    [c.quantization_bit !== 0, `quantization_bit=${c.quantization_bit} (THUDM's int4/int8 checkpoints)`],
+    [c.tie_word_embeddings, 'tie_word_embeddings=true'],
+    [c.num_attention_heads % c.multi_query_group_num !== 0, 'num_attention_heads not a multiple of multi_query_group_num'],
+    [c.kv_channels % 4 !== 0, 'kv_channels not a multiple of 4 (rotary pairs on half of each head)'],
+  ];
+  return checks.filter(([bad]) => bad).map(([, reason]) => reason);
+}
+
+/** Parses a config.json object; `source` names it in errors (usually the file path). */
+export function parseModelConfig(json: unknown, source = 'config.json'): ModelConfig {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new ModelFormatError(`${source}: not a JSON object`);
+  }
+  const raw = json as Record<string, unknown>;
+  const v1Key = V1_KEYS.find((k) => k in raw);
+  if (v1Key) {
+    throw new ModelFormatError(`${source}: ChatGLM-6B (v1) models (config key "${v1Key}") are not supported yet`);
+  }
+  if ('vision_config' in raw) {
+    throw new ModelFormatError(`${source}: multimodal GLM models (config key "vision_config") are not supported`);
+  }
+  const parsed = chatGlm2Schema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ModelFormatError(`${source}: invalid ChatGLM config: ${issues.join('; ')}`);
+  }
+  const c = parsed.data;
+  const unsupported = unsupportedSettings(c);
+  if (unsupported.length > 0) {
+    throw new ModelFormatError(`${source}: unsupported ChatGLM setting(s): ${unsupported.join('; ')}`);
+  }
+  return {
+    architecture: 'chatglm2',
+    numLayers: c.num_layers,
+    hiddenSize: c.hidden_size,
+    ffnHiddenSize: c.ffn_hidden_size,
+    kvChannels: c.kv_channels,
+    numAttentionHeads: c.num_attention_heads,
+    multiQueryGroupNum: c.multi_query_group_num,
+    paddedVocabSize: c.padded_vocab_size,
+    seqLength: c.seq_length,
+    layernormEpsilon: c.layernorm_epsilon,
+    addQkvBias: c.add_qkv_bias,
+    ropeRatio: c.rope_ratio,
+    hiddenDropout: c.hidden_dropout,
+    attentionDropout: c.attention_dropout,
+    preSeqLen: c.pre_seq_len,
+    prefixProjection: c.prefix_projection,
+    eosTokenIds: c.eos_token_id,
+    padTokenId: c.pad_token_id,
+    raw,
+  };
+}
+
+/** The THUDM tensor names and shapes a config implies, in checkpoint (name) order of the layers. */
+export function expectedTensorShapes(config: ModelConfig): Map<string, number[]> {
+  const { hiddenSize: h, numAttentionHeads: H, multiQueryGroupNum: g, kvChannels: d, ffnHiddenSize: f } = config;
+  const shapes = new Map<string, number[]>();
+  shapes.set('transformer.embedding.word_embeddings.weight', [config.paddedVocabSize, h]);
+  for (let i = 0; i < config.numLayers; i++) {
+    const p = `transformer.encoder.layers.${i}.`;
+    shapes.set(`${p}input_layernorm.weight`, [h]);
+    shapes.set(`${p}self_attention.query_key_value.weight`, [(H + 2 * g) * d, h]);
+    if (config.addQkvBias) shapes.set(`${p}self_attention.query_key_value.bias`, [(H + 2 * g) * d]);
+    shapes.set(`${p}self_attention.dense.weight`, [h, H * d]);
+    shapes.set(`${p}post_attention_layernorm.weight`, [h]);
+    shapes.set(`${p}mlp.dense_h_to_4h.weight`, [2 * f, h]);
+    shapes.set(`${p}mlp.dense_4h_to_h.weight`, [h, f]);
+  }
+  shapes.set('transformer.encoder.final_layernorm.weight', [h]);
+  shapes.set('transformer.output_layer.weight', [config.paddedVocabSize, h]);
+  return shapes;
+}
+
+/** Tensors real checkpoints carry that the model does not use (THUDM's forward never reads them). */
+export const IGNORED_TENSORS: ReadonlySet<string> = new Set(['transformer.rotary_pos_emb.inv_freq']);
+
+/** Parameter count from the config alone (the weights' shapes must agree; loading checks it). */
+export function parameterCount(config: ModelConfig): number {
+  let n = 0;
+  for (const shape of expectedTensorShapes(config).values()) n += shape.reduce((a, b) => a * b, 1);
+  return n;
+}

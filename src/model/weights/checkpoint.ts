@@ -1,0 +1,119 @@
+// A model folder's weights as Hugging Face lays them out: one `model.safetensors`, or shards
+// `model-00001-of-0000N.safetensors` listed by `model.safetensors.index.json` ({metadata, weight_map}).
+import { existsSync, readFileSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { ModelFormatError } from '../errors.ts';
+import { SafetensorsFile, writeSafetensors, type TensorToWrite } from './safetensors.ts';
+import { BYTES_PER_ELEMENT, type StorageDtype } from './dtypes.ts';
+
+export const SINGLE_FILE = 'model.safetensors';
+export const INDEX_FILE = 'model.safetensors.index.json';
+
+/** Named float32 tensors read one at a time: a checkpoint on disk, or weights made in memory. */
+export interface WeightSource {
+  /** Where the weights come from, for error messages. */
+  readonly location: string;
+  names(): string[];
+  shape(name: string): number[];
+  read(name: string): Float32Array;
+}
+
+/** A single safetensors file as a weight source. */
+export function fileWeights(path: string): WeightSource {
+  const file = SafetensorsFile.open(path);
+  return { location: path, names: () => file.names(), shape: (n) => file.info(n).shape, read: (n) => file.read(n) };
+}
+
+/** Tensors produced on demand (random initialisation, a merged model) as a weight source. */
+export function memoryWeights(location: string, tensors: readonly TensorToWrite[]): WeightSource {
+  const byName = new Map(tensors.map((t) => [t.name, t]));
+  const get = (name: string): TensorToWrite => {
+    const t = byName.get(name);
+    if (!t) throw new ModelFormatError(`${location}: no tensor named "${name}"`);
+    return t;
+  };
+  return { location, names: () => [...byName.keys()], shape: (n) => get(n).shape, read: (n) => get(n).data() };
+}
+
+function shardedWeights(indexPath: string): WeightSource {
+  let index: { weight_map?: Record<string, string> };
+  try {
+    index = JSON.parse(readFileSync(indexPath, 'utf8')) as typeof index;
+  } catch (err) {
+    throw new ModelFormatError(`${indexPath}: not readable JSON (${(err as Error).message})`);
+  }
+  const weightMap = index.weight_map;
+  if (!weightMap || typeof weightMap !== 'object') throw new ModelFormatError(`${indexPath}: no weight_map`);
+  const shards = new Map<string, SafetensorsFile>();
+  for (const shard of new Set(Object.values(weightMap))) {
+    const path = join(dirname(indexPath), shard);
+    if (!existsSync(path)) throw new ModelFormatError(`${indexPath}: shard ${shard} is missing`);
+    shards.set(shard, SafetensorsFile.open(path));
+  }
+  for (const [name, shard] of Object.entries(weightMap)) {
+    if (!shards.get(shard)!.has(name)) throw new ModelFormatError(`${indexPath}: tensor "${name}" is not in shard ${shard}`);
+  }
+  const fileOf = (name: string): SafetensorsFile => {
+    const shard = weightMap[name];
+    if (shard === undefined) throw new ModelFormatError(`${indexPath}: no tensor named "${name}"`);
+    return shards.get(shard)!;
+  };
+  return {
+    location: indexPath,
+    names: () => Object.keys(weightMap),
+    shape: (n) => fileOf(n).info(n).shape,
+    read: (n) => fileOf(n).read(n),
+  };
+}
+
+/** Opens the weights of a model folder (sharded index first, as transformers does), or a .safetensors path. */
+export function openWeights(path: string): WeightSource {
+  if (statSync(path).isFile()) return fileWeights(path);
+  const index = join(path, INDEX_FILE);
+  if (existsSync(index)) return shardedWeights(index);
+  const single = join(path, SINGLE_FILE);
+  if (existsSync(single)) return fileWeights(single);
+  throw new ModelFormatError(`${path}: no ${SINGLE_FILE} or ${INDEX_FILE}`);
+}
+
+export interface CheckpointWriteOptions {
+  dtype?: StorageDtype;
+  /** Start a new shard before a file would exceed this many bytes of tensor data (default: one file). */
+  maxShardBytes?: number;
+}
+
+/**
+ * Writes tensors into a model folder: `model.safetensors`, or shards plus the index when they exceed
+ * `maxShardBytes`. Tensors are grouped in name order; each is read from its source only when written.
+ */
+export function writeWeights(dir: string, tensors: readonly TensorToWrite[], options: CheckpointWriteOptions = {}): void {
+  const dtype = options.dtype ?? 'F32';
+  const sorted = [...tensors].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const bytesOf = (t: TensorToWrite): number => t.shape.reduce((a, b) => a * b, 1) * BYTES_PER_ELEMENT[dtype];
+  const shards: TensorToWrite[][] = [[]];
+  let shardBytes = 0;
+  for (const t of sorted) {
+    const size = bytesOf(t);
+    if (options.maxShardBytes !== undefined && shardBytes > 0 && shardBytes + size > options.maxShardBytes) {
+      shards.push([]);
+      shardBytes = 0;
+    }
+    shards[shards.length - 1].push(t);
+    shardBytes += size;
+  }
+  if (shards.length === 1) {
+    writeSafetensors(join(dir, SINGLE_FILE), shards[0], { dtype });
+    return;
+  }
+  const pad = (n: number): string => String(n).padStart(5, '0');
+  const weightMap: Record<string, string> = {};
+  shards.forEach((shard, i) => {
+    const file = `model-${pad(i + 1)}-of-${pad(shards.length)}.safetensors`;
+    writeSafetensors(join(dir, file), shard, { dtype });
+    for (const t of shard) weightMap[t.name] = file;
+  });
+  const totalSize = sorted.reduce((sum, t) => sum + bytesOf(t), 0);
+  const indexPath = join(dir, INDEX_FILE);
+  writeFileSync(`${indexPath}.tmp`, JSON.stringify({ metadata: { total_size: totalSize }, weight_map: weightMap }, null, 2));
+  renameSync(`${indexPath}.tmp`, indexPath);
+}
