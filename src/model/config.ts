@@ -1,8 +1,11 @@
 // A model folder's config.json (THUDM's keys) parsed into a typed config. Only the ChatGLM2
 // architecture exists today; `architecture` is the discriminant a second one (ChatGLM-6B v1) will
 // join. This module is free of TF.js: the HTTP thread reads configs too (registry).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { z } from 'zod';
 import { ModelFormatError } from './errors.ts';
+import type { WeightSource } from './weights/checkpoint.ts';
 
 /**
  * THUDM's `ChatGLMModel` as shipped with ChatGLM2-6B, ChatGLM3-6B and GLM-4-9B: RMSNorm, half-head
@@ -142,6 +145,18 @@ export function parseModelConfig(json: unknown, source = 'config.json'): ModelCo
   };
 }
 
+/** Reads and parses `<dir>/config.json`. */
+export function readModelConfig(dir: string): ModelConfig {
+  const path = join(dir, 'config.json');
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ModelFormatError(`${path}: ${(err as Error).message}`);
+  }
+  return parseModelConfig(json, path);
+}
+
 /** The THUDM tensor names and shapes a config implies, in checkpoint (name) order of the layers. */
 export function expectedTensorShapes(config: ModelConfig): Map<string, number[]> {
   const { hiddenSize: h, numAttentionHeads: H, multiQueryGroupNum: g, kvChannels: d, ffnHiddenSize: f } = config;
@@ -164,6 +179,25 @@ export function expectedTensorShapes(config: ModelConfig): Map<string, number[]>
 
 /** Tensors real checkpoints carry that the model does not use (THUDM's forward never reads them). */
 export const IGNORED_TENSORS: ReadonlySet<string> = new Set(['transformer.rotary_pos_emb.inv_freq']);
+
+/**
+ * Checks that the weights are exactly the model's: every expected tensor present with its shape, no
+ * other tensor (except ones real checkpoints carry unused). Reads headers only.
+ */
+export function checkWeights(config: ModelConfig, source: WeightSource): void {
+  const expected = expectedTensorShapes(config);
+  const present = new Set(source.names());
+  for (const name of present) {
+    if (!expected.has(name) && !IGNORED_TENSORS.has(name)) throw new ModelFormatError(`${source.location}: unexpected tensor "${name}"`);
+  }
+  for (const [name, shape] of expected) {
+    if (!present.has(name)) throw new ModelFormatError(`${source.location}: missing tensor "${name}"`);
+    const actual = source.shape(name);
+    if (actual.length !== shape.length || actual.some((n, i) => n !== shape[i])) {
+      throw new ModelFormatError(`${source.location}: tensor "${name}" has shape [${actual}], expected [${shape}]`);
+    }
+  }
+}
 
 /** Parameter count from the config alone (the weights' shapes must agree; loading checks it). */
 export function parameterCount(config: ModelConfig): number {

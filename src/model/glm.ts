@@ -6,8 +6,7 @@
 // query heads folded into rows (K/V never repeated), masks built once per forward, everything 2D
 // [N, h] between attention blocks, only ops with gradients on every backend.
 import * as tf from '@tensorflow/tfjs';
-import { expectedTensorShapes, IGNORED_TENSORS, type ModelConfig } from './config.ts';
-import { ModelFormatError } from './errors.ts';
+import { checkWeights, expectedTensorShapes, type ModelConfig } from './config.ts';
 import type { WeightSource } from './weights/checkpoint.ts';
 import type { TensorToWrite } from './weights/safetensors.ts';
 import type { AdapterSet, FrozenLinearWeight } from './extensions.ts';
@@ -197,16 +196,8 @@ export class GlmModel {
    * shape, and no other tensor may be (except THUDM's unused rotary inv_freq buffer).
    */
   static fromWeights(config: ModelConfig, source: WeightSource): GlmModel {
+    checkWeights(config, source);
     const expected = expectedTensorShapes(config);
-    const present = new Set(source.names());
-    for (const name of present) {
-      if (!expected.has(name) && !IGNORED_TENSORS.has(name)) throw new ModelFormatError(`${source.location}: unexpected tensor "${name}"`);
-    }
-    for (const [name, shape] of expected) {
-      if (!present.has(name)) throw new ModelFormatError(`${source.location}: missing tensor "${name}"`);
-      const actual = source.shape(name);
-      if (!shapesEqual(actual, shape)) throw new ModelFormatError(`${source.location}: tensor "${name}" has shape [${actual}], expected [${shape}]`);
-    }
     const params = new Map<string, tf.Variable>();
     try {
       for (const [name, shape] of expected) {

@@ -1,22 +1,9 @@
 // Loading a model folder (HF layout: config.json + safetensors) into a GlmModel, and saving one back.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseModelConfig, type ModelConfig } from './config.ts';
-import { ModelFormatError } from './errors.ts';
+import { readModelConfig } from './config.ts';
 import { GlmModel } from './glm.ts';
 import { openWeights, writeWeights, type CheckpointWriteOptions } from './weights/checkpoint.ts';
-
-/** Reads and parses `<dir>/config.json`. */
-export function readModelConfig(dir: string): ModelConfig {
-  const path = join(dir, 'config.json');
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (err) {
-    throw new ModelFormatError(`${path}: ${(err as Error).message}`);
-  }
-  return parseModelConfig(json, path);
-}
 
 /** Loads a model folder: its config and every weight, tensor by tensor. Call initCompute() first. */
 export function loadModel(dir: string): GlmModel {
