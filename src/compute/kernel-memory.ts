@@ -1,0 +1,39 @@
+// Zero-copy access to tensor data inside a kernel, for the two CPU-side TF.js backends: `wasm` keeps tensors
+// in its heap (views from typedArrayFromHeap), `cpu` in plain typed arrays (backend.data).
+import type { TensorInfo } from '@tensorflow/tfjs';
+
+export type CpuSideBackend = 'wasm' | 'cpu';
+
+export interface KernelMemory {
+  /**
+   * A new output tensor. Allocate outputs BEFORE taking views: on wasm an allocation can grow the heap,
+   * which detaches every view taken earlier.
+   */
+  allocate(shape: number[], dtype: 'float32' | 'int32'): TensorInfo;
+  /** The tensor's values in place; writing to the view writes the tensor. */
+  view(t: TensorInfo): Float32Array | Int32Array;
+}
+
+interface WasmBackend {
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array;
+}
+interface JsBackend {
+  data: { get(id: object): { values: Float32Array | Int32Array } };
+  makeTensorInfo(shape: number[], dtype: string, values: Float32Array | Int32Array): TensorInfo;
+}
+
+export function kernelMemory(backendName: CpuSideBackend, backend: unknown): KernelMemory {
+  if (backendName === 'wasm') {
+    const b = backend as WasmBackend;
+    return { allocate: (shape, dtype) => b.makeOutput(shape, dtype), view: (t) => b.typedArrayFromHeap(t) };
+  }
+  const b = backend as JsBackend;
+  return {
+    allocate: (shape, dtype) => {
+      const n = shape.reduce((p, q) => p * q, 1);
+      return b.makeTensorInfo(shape, dtype, dtype === 'float32' ? new Float32Array(n) : new Int32Array(n));
+    },
+    view: (t) => b.data.get(t.dataId).values,
+  };
+}
