@@ -12,6 +12,14 @@ import { testReferenceStrings } from './reference-strings.ts';
 
 const chatglm3 = () => loadChatGlmSentencePiece(CHATGLM3_MODEL, CHATGLM3_SPECIAL_TOKENS);
 
+test('loading the SentencePiece package leaves process-wide error handlers alone', async () => {
+  // Some emscripten builds (the sentencepiece-js package) install handlers that re-throw everything.
+  // This is the file's first test, so the package is loaded here for the first time.
+  const before = [process.listenerCount('uncaughtException'), process.listenerCount('unhandledRejection')];
+  await chatglm3();
+  assert.deepEqual([process.listenerCount('uncaughtException'), process.listenerCount('unhandledRejection')], before);
+});
+
 test('the fixture file is the one the reference ids were computed from', () => {
   assert.equal(sha256(CHATGLM3_MODEL), chatglm3Reference.sha256);
 });

@@ -18,10 +18,6 @@ export class SpecialTokens {
     this.pattern = literals.length === 0 ? null : new RegExp(literals.map(escapeRegExp).join('|'), 'g');
   }
 
-  has(id: number): boolean {
-    return this.textById.has(id);
-  }
-
   /** `text` with every literal special token as its id and the runs between them through `encodeRun`. */
   encode(text: string, encodeRun: (run: string) => number[]): number[] {
     if (this.pattern === null) return encodeRun(text);
