@@ -1,11 +1,12 @@
 // Base models available to the service: the built-in glm-tiny plus every HF-layout folder under the
 // models directory (id = folder name). A folder that cannot be used is reported with the reason and
 // skipped. Free of TF.js: the HTTP thread lists models; worker threads load them (load.ts).
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkWeights, parameterCount, readModelConfig, type ModelConfig } from './config.ts';
 import { ensureTinyModel, GLM_TINY_ID } from './tiny.ts';
 import { openWeights } from './weights/checkpoint.ts';
+import { loadTokenizer } from './tokenizers/load.ts';
 import type { TokenizerKind } from './tokenizers/types.ts';
 
 export interface BaseModelEntry {
@@ -33,34 +34,22 @@ export interface BaseModelList {
 }
 
 /**
- * The tokenizer a folder declares, the way THUDM's repos do: tokenizer_config.json's tokenizer_class
- * with tokenizer.model (ChatGLMTokenizer: SentencePiece, ChatGLM4Tokenizer: tiktoken ranks), our byte
- * tokenizer class, or a tokenizer.json.
+ * Describes one model folder; throws with the reason when it cannot be used. Reads the config and
+ * the weights' headers (not the weights) and loads the tokenizer, so a broken one shows here.
  */
-export function tokenizerKind(dir: string): TokenizerKind {
-  const configPath = join(dir, 'tokenizer_config.json');
-  const tokenizerClass = existsSync(configPath) ? (JSON.parse(readFileSync(configPath, 'utf8')) as { tokenizer_class?: unknown }).tokenizer_class : undefined;
-  const hasModelFile = existsSync(join(dir, 'tokenizer.model'));
-  if (tokenizerClass === 'GlmTuneByteTokenizer') return 'byte';
-  if (tokenizerClass === 'ChatGLMTokenizer' && hasModelFile) return 'chatglm-sentencepiece';
-  if (tokenizerClass === 'ChatGLM4Tokenizer' && hasModelFile) return 'glm4-tiktoken';
-  if (existsSync(join(dir, 'tokenizer.json'))) return 'hf-tokenizer-json';
-  throw new Error(`no tokenizer: tokenizer_config.json tokenizer_class ${JSON.stringify(tokenizerClass ?? null)} with${hasModelFile ? '' : 'out'} tokenizer.model, and no tokenizer.json`);
-}
-
-/** Describes one model folder; throws with the reason when it cannot be used. */
-export function describeModel(id: string, dir: string, builtIn = false): BaseModelEntry {
+export async function describeModel(id: string, dir: string, builtIn = false): Promise<BaseModelEntry> {
   const config = readModelConfig(dir);
-  checkWeights(config, openWeights(dir)); // headers only: a missing, corrupt or mismatched weights file shows here
-  return { id, architecture: config.architecture, parameterCount: parameterCount(config), contextLength: config.seqLength, tokenizerKind: tokenizerKind(dir), path: dir, builtIn };
+  checkWeights(config, openWeights(dir));
+  const tokenizer = await loadTokenizer(dir);
+  return { id, architecture: config.architecture, parameterCount: parameterCount(config), contextLength: config.seqLength, tokenizerKind: tokenizer.kind, path: dir, builtIn };
 }
 
 /**
  * Lists glm-tiny (created in `tinyDir` on first use) and the folders under `modelsDir` (may be absent).
  * A folder named like the built-in is reported, not listed.
  */
-export function listBaseModels(options: { modelsDir?: string; tinyDir: string }): BaseModelList {
-  const models: BaseModelEntry[] = [describeModel(GLM_TINY_ID, ensureTinyModel(options.tinyDir), true)];
+export async function listBaseModels(options: { modelsDir?: string; tinyDir: string }): Promise<BaseModelList> {
+  const models: BaseModelEntry[] = [await describeModel(GLM_TINY_ID, ensureTinyModel(options.tinyDir), true)];
   const problems: RegistryProblem[] = [];
   const dir = options.modelsDir;
   if (!dir || !existsSync(dir)) return { models, problems };
@@ -72,7 +61,7 @@ export function listBaseModels(options: { modelsDir?: string; tinyDir: string })
       continue;
     }
     try {
-      models.push(describeModel(name, path));
+      models.push(await describeModel(name, path));
     } catch (err) {
       problems.push({ id: name, path, reason: (err as Error).message });
     }

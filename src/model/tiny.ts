@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync }
 import { basename, dirname, join } from 'node:path';
 import { expectedTensorShapes, parseModelConfig, type ModelConfig } from './config.ts';
 import { Rng, hashString } from './random.ts';
+import { BYTE_TOKENIZER_CLASS } from './tokenizers/byte.ts';
 import { writeWeights } from './weights/checkpoint.ts';
 import type { TensorToWrite } from './weights/safetensors.ts';
 
@@ -52,7 +53,7 @@ export const GLM_TINY_CONFIG = {
   torch_dtype: 'float32',
 } as const;
 
-export const GLM_TINY_TOKENIZER_CONFIG = { tokenizer_class: 'GlmTuneByteTokenizer' } as const;
+export const GLM_TINY_TOKENIZER_CONFIG = { tokenizer_class: BYTE_TOKENIZER_CLASS };
 
 /**
  * Deterministic initial weights for any config: norms 1, qkv bias 0, every matrix N(0, 0.02) (GPT-2 /

@@ -29,13 +29,14 @@ export interface GlmReference {
   loss: { input_ids: Ids; labels: Ids; loss: number; num_predicted_tokens: number; per_position_loss: number[][] };
   generation: Generation & { sequence: number[] };
   full_finetune: { train_step: { grad_global_l2_norm: number; grad_l2_norm_per_tensor: Record<string, number>; grads_subset: Record<string, number[]> } };
-  lora: { forward: Forward[]; loss: number };
+  lora: { forward: Forward[]; loss: number; train_step: { grads: Record<string, number[][]> } };
   ptuning: {
     forward: Forward[];
     loss: number;
     prefix_past_key_values: { layer: number; key: number[][][]; value: number[][][] }[];
     forward_padded_batch: { input_ids: Ids; attention_mask_without_prefix: Ids; position_ids: Ids; logits: Logits };
     generation: Generation;
+    train_step: { grad_l2_norm_per_tensor: Record<string, number> };
   };
 }
 
@@ -74,24 +75,22 @@ class LoraDelta implements LinearAdapter {
 
 /**
  * A PEFT adapter folder (adapter_config.json + adapter_model.safetensors) as model adapters keyed by
- * site name (PEFT's `base_model.model.` prefix and `.lora_A.weight` suffix stripped).
+ * site name (PEFT's `base_model.model.` prefix and `.lora_A.weight` suffix stripped), with its tensors
+ * as trainable variables keyed by PEFT name.
  */
-export function loadPeftLora(dir: string): { adapters: Map<string, LinearAdapter>; tensors: tf.Tensor[]; scaling: number } {
+export function loadPeftLora(dir: string): { adapters: Map<string, LinearAdapter>; variables: Map<string, tf.Variable> } {
   const config = JSON.parse(readFileSync(join(dir, 'adapter_config.json'), 'utf8')) as { r: number; lora_alpha: number };
-  const scaling = config.lora_alpha / config.r;
   const file = fileWeights(join(dir, 'adapter_model.safetensors'));
+  const variables = new Map(file.names().map((name) => [name, tf.variable(tf.tensor(file.read(name), file.shape(name)), true)]));
   const adapters = new Map<string, LinearAdapter>();
-  const tensors: tf.Tensor[] = [];
   for (const name of file.names()) {
     const match = /^base_model\.model\.(.+)\.lora_A\.weight$/.exec(name);
     if (!match) continue;
-    const a = tf.tensor2d(file.read(name), file.shape(name) as [number, number]);
-    const bName = name.replace('lora_A', 'lora_B');
-    const b = tf.tensor2d(file.read(bName), file.shape(bName) as [number, number]);
-    tensors.push(a, b);
-    adapters.set(match[1], new LoraDelta(a, b, scaling));
+    const a = variables.get(name) as tf.Variable<tf.Rank.R2>;
+    const b = variables.get(name.replace('lora_A', 'lora_B')) as tf.Variable<tf.Rank.R2>;
+    adapters.set(match[1], new LoraDelta(a, b, config.lora_alpha / config.r));
   }
-  return { adapters, tensors, scaling };
+  return { adapters, variables };
 }
 
 /** The P-tuning fixture's prefix: prefix_encoder(arange(P)) is the embedding itself without projection. */
