@@ -3,7 +3,7 @@
 import type { ChatMessage } from '../model/chat.ts';
 import { LineProblem, describe, isObject } from './formats/fields.ts';
 import { detectFormat, FORMATS, type DatasetFormat } from './formats/index.ts';
-import { parseJsonLine } from './json-line.ts';
+import { JsonLineParser } from './json-line.ts';
 
 export interface DatasetLimits {
   /** Longest line accepted, in bytes without its line terminator. */
@@ -29,13 +29,16 @@ export class ExampleParser {
   /** The file's format: that of the first line whose format could be told. */
   format: DatasetFormat | undefined;
   private formatLine = 0;
+  private readonly json: JsonLineParser;
 
-  constructor(private readonly limits: DatasetLimits) {}
+  constructor(private readonly limits: DatasetLimits) {
+    this.json = new JsonLineParser(limits.maxDepth);
+  }
 
   /** `bytes` is null for a line over the length limit (see LineSplitter). Blank lines are skipped. */
   parse(lineNumber: number, bytes: Uint8Array | null): LineResult {
     if (bytes === null) return invalid(lineNumber, `longer than the limit of ${this.limits.maxLineBytes} bytes`);
-    const json = parseJsonLine(bytes, this.limits.maxDepth);
+    const json = this.json.parse(bytes);
     if (json.kind === 'blank') return BLANK;
     if (json.kind === 'problem') return invalid(lineNumber, json.message);
     const record = json.value;

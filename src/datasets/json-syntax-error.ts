@@ -8,6 +8,7 @@ const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
 const NUMBER_CHAR = /[0-9.eE+-]/;
 const SIMPLE_ESCAPES = '"\\/bfnrt';
 const HEX4 = /^[0-9a-fA-F]{4}$/;
+const STRING_SPECIAL = /["\\\u0000-\u001f]/g;
 
 /** The first syntax error in `text`, e.g. `expected "," or "}" at column 12, found "x"`; undefined if it is valid JSON. */
 export function findJsonSyntaxError(text: string): string | undefined {
@@ -22,16 +23,15 @@ export function findJsonSyntaxError(text: string): string | undefined {
         : 'the line ends before the JSON value is complete';
     }
     const c = text[i];
-    const found = `column ${i + 1}, found ${JSON.stringify(c)}`;
     if (expecting === 'comma-or-close') {
       const closer = closers[closers.length - 1];
-      if (closer === undefined) return `unexpected text after the JSON value at ${found}`;
+      if (closer === undefined) return `unexpected text after the JSON value at ${found(text, i)}`;
       if (c === ',') expecting = closer === '}' ? 'key' : 'value';
       else if (c === closer) closers.pop();
-      else return `expected "," or "${closer}" at ${found}`;
+      else return `expected "," or "${closer}" at ${found(text, i)}`;
       i++;
     } else if (expecting === 'colon') {
-      if (c !== ':') return `expected ":" after the property name at ${found}`;
+      if (c !== ':') return `expected ":" after the property name at ${found(text, i)}`;
       expecting = 'value';
       i++;
     } else if ((expecting === 'key-or-close' && c === '}') || (expecting === 'value-or-close' && c === ']')) {
@@ -39,7 +39,7 @@ export function findJsonSyntaxError(text: string): string | undefined {
       expecting = 'comma-or-close';
       i++;
     } else if (expecting === 'key' || expecting === 'key-or-close') {
-      if (c !== '"') return `expected a property name in double quotes at ${found}`;
+      if (c !== '"') return `expected a property name in double quotes at ${found(text, i)}`;
       const end = endOfString(text, i);
       if (typeof end === 'string') return end;
       expecting = 'colon';
@@ -58,6 +58,10 @@ export function findJsonSyntaxError(text: string): string | undefined {
   }
 }
 
+function found(text: string, i: number): string {
+  return `column ${i + 1}, found ${JSON.stringify(text[i])}`;
+}
+
 function isWhitespace(code: number): boolean {
   return code === 0x20 || code === 0x09 || code === 0x0a || code === 0x0d;
 }
@@ -74,23 +78,23 @@ function endOfValueStart(text: string, i: number): number | string {
     if (end === i || NUMBER_CHAR.test(text[end] ?? '')) return `invalid number at column ${i + 1}`;
     return end;
   }
-  return `expected a value at column ${i + 1}, found ${JSON.stringify(c)}`;
+  return `expected a value at ${found(text, i)}`;
 }
 
 /** Where a string starting with the quote at `i` ends (just past the closing quote), or what is wrong with it. */
 function endOfString(text: string, i: number): number | string {
-  for (let j = i + 1; j < text.length; j++) {
-    const c = text[j];
+  STRING_SPECIAL.lastIndex = i + 1;
+  for (;;) {
+    // Jump to the next quote, backslash or control character; everything between is plain text.
+    const match = STRING_SPECIAL.exec(text);
+    if (match === null) return `unterminated string starting at column ${i + 1}`;
+    const j = match.index;
+    const c = match[0];
     if (c === '"') return j + 1;
-    if (c.charCodeAt(0) < 0x20) {
-      return `control character ${JSON.stringify(c)} inside a string at column ${j + 1} (write it as an escape)`;
-    }
-    if (c === '\\') {
-      const escape = text[j + 1] ?? '';
-      if (escape === 'u' && HEX4.test(text.slice(j + 2, j + 6))) j += 5;
-      else if (escape !== 'u' && escape !== '' && SIMPLE_ESCAPES.includes(escape)) j += 1;
-      else return `invalid escape ${JSON.stringify(text.slice(j, escape === 'u' ? j + 6 : j + 2))} at column ${j + 1}`;
-    }
+    if (c !== '\\') return `control character ${JSON.stringify(c)} inside a string at column ${j + 1} (write it as an escape)`;
+    const escape = text[j + 1] ?? '';
+    if (escape === 'u' && HEX4.test(text.slice(j + 2, j + 6))) STRING_SPECIAL.lastIndex = j + 6;
+    else if (escape !== 'u' && escape !== '' && SIMPLE_ESCAPES.includes(escape)) STRING_SPECIAL.lastIndex = j + 2;
+    else return `invalid escape ${JSON.stringify(text.slice(j, escape === 'u' ? j + 6 : j + 2))} at column ${j + 1}`;
   }
-  return `unterminated string starting at column ${i + 1}`;
 }

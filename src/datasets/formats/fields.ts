@@ -3,8 +3,14 @@ import type { ChatMessage, ChatRole } from '../../model/chat.ts';
 
 export type JsonObject = Record<string, unknown>;
 
-/** What is wrong with a line; the message names the field path and is shown after "line N: ". */
-export class LineProblem extends Error {}
+/**
+ * What is wrong with a line; the message names the field path and is shown after "line N: ". Thrown by
+ * the format readers and caught for each line. Deliberately not an Error: a bad line is expected input,
+ * not a bug, and capturing a stack for each of millions of bad lines would cost seconds.
+ */
+export class LineProblem {
+  constructor(readonly message: string) {}
+}
 
 /** A value's kind in words: "a string", "an array", "null". */
 export function describe(value: unknown): string {
