@@ -1,6 +1,7 @@
-// Says where a line's JSON goes wrong, in words and a column. Called only after JSON.parse has failed:
-// V8's messages sometimes give no position ("Unexpected token '}', "…" is not valid JSON") and quote the
-// whole line back. Follows RFC 8259 exactly, as JSON.parse does; iterative, so depth costs no stack.
+// Says where a line's JSON goes wrong, in words and a column: V8's own messages sometimes give no
+// position ("Unexpected token '}', "…" is not valid JSON") and quote the whole line back. Without a
+// throw, it also serves as a cheap syntax check (see JsonLineParser). Follows RFC 8259 exactly, as
+// JSON.parse does; iterative, so depth costs no stack.
 
 type Expecting = 'value' | 'value-or-close' | 'key' | 'key-or-close' | 'colon' | 'comma-or-close';
 
