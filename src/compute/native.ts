@@ -39,6 +39,10 @@ export function loadNative(): NativeLoad {
   return loaded;
 }
 
-/** The command that installs what the addon needs and builds it (Debian/Ubuntu). */
+/**
+ * The command that installs what the addon needs and builds it (Debian/Ubuntu). `npm install` brings back
+ * an optional dependency whose build failed (npm drops it; `npm rebuild` alone would not); the rebuild
+ * covers an addon that is installed but was built against a missing or different OpenBLAS.
+ */
 export const ENABLE_NATIVE_HINT =
-  'apt-get install -y libopenblas-dev pkg-config g++ make python3 && npm rebuild glmtune-native';
+  'apt-get install -y libopenblas-dev pkg-config g++ make python3 && npm install && npm rebuild glmtune-native';
