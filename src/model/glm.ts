@@ -11,6 +11,7 @@ import type { WeightSource } from './weights/checkpoint.ts';
 import type { TensorToWrite } from './weights/safetensors.ts';
 import type { AdapterSet, FrozenLinearWeight } from './extensions.ts';
 import { KvCache, type LayerKeyValues } from './kv-cache.ts';
+import { meanCrossEntropy, predictedPositions } from './loss.ts';
 import { additiveMask, nextPositions, resolvePositions, rotaryPairMatrix, rotaryTables, type Rows } from './attention-inputs.ts';
 
 export interface ForwardOptions {
@@ -50,8 +51,9 @@ interface ForwardContext {
   adapters?: AdapterSet;
   training: boolean;
   dropout(x: tf.Tensor, rate: number): tf.Tensor;
-  rotaryCos: tf.Tensor4D; // [B, T, 1, d]
-  rotarySin: tf.Tensor4D; // [B, T, 1, d]
+  /** cos/sin tables [B, T, 1, d] for the keys, and for the queries with the 1/√d score scale folded in. */
+  rotaryK: { cos: tf.Tensor4D; sin: tf.Tensor4D };
+  rotaryQ: { cos: tf.Tensor4D; sin: tf.Tensor4D };
   mask: tf.Tensor4D | null; // [B or 1, 1, (H/g)·T, K]
 }
 
@@ -97,17 +99,13 @@ class SelfAttention {
     const { heads: H, groups: g, d } = this;
     const perGroup = H / g;
     const qkv = this.query_key_value.forward(x, ctx); // [N, (H + 2g)·d]: queries, keys, values
-    const [qk, v] = tf.split(qkv, [(H + g) * d, g * d], 1);
-
-    // Rotary on queries and keys together: x·cos + (x·P)·sin
-    const qk4 = tf.reshape(qk, [B, T, H + g, d]);
-    const paired = tf.reshape(tf.matMul(tf.reshape(qk, [B * T * (H + g), d]), this.rotaryP), [B, T, H + g, d]);
-    const rotated = tf.add(tf.mul(qk4, ctx.rotaryCos), tf.mul(paired, ctx.rotarySin)); // [B, T, H + g, d]
-    const [q, k] = tf.split(rotated, [H, g], 2);
+    const [q, k, v] = tf.split(qkv, [H * d, g * d, g * d], 1);
+    const rotatedQ = this.rotate(q, H, ctx.rotaryQ); // [B, T, H, d], already scaled by 1/√d
+    const rotatedK = this.rotate(k, g, ctx.rotaryK); // [B, T, g, d]
 
     // Query head j·perGroup + i belongs to group j: fold the group's heads into rows
-    const queries = tf.reshape(tf.transpose(tf.mul(q, 1 / Math.sqrt(d)), [0, 2, 1, 3]), [B, g, perGroup * T, d]);
-    let keys = tf.transpose(k, [0, 2, 1, 3]) as tf.Tensor4D; // [B, g, T, d]
+    const queries = tf.reshape(tf.transpose(rotatedQ, [0, 2, 1, 3]), [B, g, perGroup * T, d]);
+    let keys = tf.transpose(rotatedK, [0, 2, 1, 3]) as tf.Tensor4D; // [B, g, T, d]
     let values = tf.transpose(tf.reshape(v, [B, T, g, d]), [0, 2, 1, 3]) as tf.Tensor4D; // [B, g, T, d]
     if (past) {
       keys = tf.concat([past.key, keys], 2); // [B, g, K, d]
@@ -120,6 +118,13 @@ class SelfAttention {
     const context = tf.matMul(probs, values); // [B, g, perGroup·T, d]
     const merged = tf.reshape(tf.transpose(tf.reshape(context, [B, H, T, d]), [0, 2, 1, 3]), [B * T, H * d]) as tf.Tensor2D;
     return { out: this.dense.forward(merged, ctx), kv: { key: keys, value: values } };
+  }
+
+  /** Rotary embedding x·cos + (x·P)·sin on x: [N, heads·d] → [B, T, heads, d]. */
+  private rotate(x: tf.Tensor, heads: number, tables: { cos: tf.Tensor4D; sin: tf.Tensor4D }): tf.Tensor4D {
+    const [B, T, d] = [tables.cos.shape[0], tables.cos.shape[1], this.d];
+    const paired = tf.reshape(tf.matMul(tf.reshape(x, [B * T * heads, d]), this.rotaryP), [B, T, heads, d]);
+    return tf.add(tf.mul(tf.reshape(x, [B, T, heads, d]), tables.cos), tf.mul(paired, tables.sin));
   }
 }
 
@@ -254,29 +259,17 @@ export class GlmModel {
   }
 
   /**
-   * Causal-LM loss (HF convention): logits at t predict labels at t+1; labels of -100 are ignored; the
-   * mean is over every predicted token of the batch. Only predicted rows go through the output layer.
+   * Causal-LM loss (loss.ts): logits at t predict labels at t+1, -100 ignored, mean over the predicted
+   * tokens of the batch. Only predicted rows go through the output layer.
    */
   loss(inputIds: Rows, labels: Rows, options: Omit<ForwardOptions, 'cache' | 'lastPositionOnly' | 'returnHidden'> = {}): tf.Scalar {
-    const V = this.config.paddedVocabSize;
-    const rowsToScore: number[] = [];
-    const targetIndex: number[] = []; // into the flattened [M, V] logits of the scored rows
-    labels.forEach((row, b) => {
-      if (row.length !== inputIds[b]?.length) throw new Error('labels must have the shape of inputIds');
-      for (let t = 0; t + 1 < row.length; t++) {
-        const target = row[t + 1];
-        if (target === -100) continue;
-        if (!Number.isInteger(target) || target < 0 || target >= V) throw new Error(`label ${target} outside the vocabulary [0, ${V})`);
-        targetIndex.push(rowsToScore.length * V + target);
-        rowsToScore.push(b * row.length + t);
-      }
-    });
-    if (rowsToScore.length === 0) throw new Error('no predicted tokens: every label is -100');
+    if (labels.length !== inputIds.length || labels.some((row, b) => row.length !== inputIds[b].length)) throw new Error('labels must have the shape of inputIds');
+    const { rows, targets } = predictedPositions(labels, this.config.paddedVocabSize);
+    if (rows.length === 0) throw new Error('no predicted tokens: every label is -100');
     return tf.tidy(() => {
       const hidden = this.hiddenStates(inputIds, options); // [N, h]
-      const logits = this.outputLayer(tf.gather(hidden, tf.tensor1d(rowsToScore, 'int32')) as tf.Tensor2D); // [M, V]
-      const picked = tf.gather(tf.reshape(logits, [-1]), tf.tensor1d(targetIndex, 'int32')); // [M]
-      return tf.mean(tf.sub(tf.logSumExp(logits, 1), picked)) as tf.Scalar;
+      const logits = this.outputLayer(tf.gather(hidden, tf.tensor1d(rows, 'int32')) as tf.Tensor2D); // [M, V]
+      return meanCrossEntropy(logits, targets);
     });
   }
 
@@ -331,6 +324,7 @@ export class GlmModel {
     const positions = resolvePositions(tokenMask, start, options.positionIds);
     const d = config.kvChannels;
     const tables = rotaryTables(positions, d, 10000 * config.ropeRatio);
+    const scale = 1 / Math.sqrt(d); // attention score scale, applied to the queries
     const mask = additiveMask(pastKeyMask, tokenMask, config.numAttentionHeads / config.multiQueryGroupNum);
 
     let dropoutCalls = 0;
@@ -342,8 +336,8 @@ export class GlmModel {
       adapters: options.adapters,
       training,
       dropout: (x, rate) => (training && rate > 0 ? tf.dropout(x, rate, undefined, `${seed}:${dropoutCalls++}`) : x),
-      rotaryCos: tf.tensor4d(tables.cos, [B, T, 1, d]),
-      rotarySin: tf.tensor4d(tables.sin, [B, T, 1, d]),
+      rotaryK: { cos: tf.tensor4d(tables.cos, [B, T, 1, d]), sin: tf.tensor4d(tables.sin, [B, T, 1, d]) },
+      rotaryQ: { cos: tf.tensor4d(tables.cos.map((c) => c * scale), [B, T, 1, d]), sin: tf.tensor4d(tables.sin.map((s) => s * scale), [B, T, 1, d]) },
       mask: mask ? tf.tensor4d(mask.values, mask.shape) : null,
     };
 
@@ -351,7 +345,9 @@ export class GlmModel {
     let x = tf.gather(this.params.get('transformer.embedding.word_embeddings.weight')!, ids) as tf.Tensor2D; // [N, h]
     const newKV: LayerKeyValues[] = [];
     this.layers.forEach((layer, i) => {
-      const result = layer.forward(x, ctx, past[i] ?? null);
+      // A scope per layer frees its intermediates as soon as it is done (the gradient tape keeps the
+      // ones its backward pass needs), so peak memory is not every layer's intermediates at once.
+      const result = tf.tidy(() => layer.forward(x, ctx, past[i] ?? null));
       x = result.out;
       newKV.push(result.kv);
     });
