@@ -1,10 +1,12 @@
-// Kernels that TF.js's CPU-side backends lack or implement too slowly, written in plain JS.
-// See ../shared/notes/tfjs-on-cpu.md (Q1): the embedding gradient needs UnsortedSegmentSum, which
-// `wasm` does not have and `cpu` implements in O(vocab · n · inner). The scatter-add below is O(n · inner)
-// and memory-bound, so a native version would not pay.
-import type { KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+// Kernels that TF.js's CPU-side backends lack or implement too slowly, written in plain JS. Both are
+// memory-bound copies/sums, which JS on typed arrays does at memory speed: a native version would not pay.
+// - UnsortedSegmentSum, the embedding gradient (../shared/notes/tfjs-on-cpu.md, Q1): `wasm` does not have it,
+//   `cpu` implements it in O(vocab · n · inner); this scatter-add is O(n · inner).
+// - GatherV2, the embedding lookup: both backends compute an index per element (≈5 ns per value: 23 ms on
+//   wasm and 43 ms on cpu for 2048 rows of 512); copying whole rows takes about 1 ms.
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { kernelMemory, type CpuSideBackend } from './kernel-memory.ts';
-import { replaceKernel } from './registry.ts';
+import { replaceKernel, stockKernel } from './registry.ts';
 
 function scatterAdd(x: ArrayLike<number>, ids: ArrayLike<number>, out: Float32Array | Int32Array, inner: number, numSegments: number): void {
   out.fill(0);
@@ -26,7 +28,34 @@ const unsortedSegmentSum = (backendName: CpuSideBackend): KernelFunc => ({ input
   return out;
 };
 
+/** out[o, i, :] = x[o, indices[i], :] with o over the dims before `axis`: one block copy per index. */
+const gatherV2 = (backendName: CpuSideBackend, stock: KernelConfig): KernelFunc => (args) => {
+  const { x, indices } = args.inputs as { x: TensorInfo; indices: TensorInfo };
+  const { axis, batchDims } = args.attrs as { axis: number; batchDims?: number };
+  if ((batchDims ?? 0) !== 0 || (x.dtype !== 'float32' && x.dtype !== 'int32')) return stock.kernelFunc(args);
+  const ax = axis < 0 ? axis + x.shape.length : axis;
+  const rows = x.shape[ax];
+  const outer = x.shape.slice(0, ax).reduce((p, q) => p * q, 1);
+  const inner = x.shape.slice(ax + 1).reduce((p, q) => p * q, 1);
+  const memory = kernelMemory(backendName, args.backend);
+  for (const id of memory.view(indices)) {
+    if (!(id >= 0 && id < rows)) throw new Error(`GatherV2: index ${id} is not in [0, ${rows - 1}]`);
+  }
+  const out = memory.allocate([...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)], x.dtype);
+  const xv = memory.view(x), ids = memory.view(indices), ov = memory.view(out);
+  for (let o = 0, dst = 0; o < outer; o++) {
+    for (let i = 0; i < ids.length; i++, dst += inner) {
+      const src = (o * rows + ids[i]) * inner;
+      if (inner === 1) ov[dst] = xv[src];
+      else ov.set(xv.subarray(src, src + inner), dst);
+    }
+  }
+  return out;
+};
+
 /** Registers the JS kernels for one backend, replacing built-in ones where ours are better. */
 export function registerJsKernels(backendName: CpuSideBackend): void {
   replaceKernel({ kernelName: 'UnsortedSegmentSum', backendName, kernelFunc: unsortedSegmentSum(backendName) });
+  const stockGather = stockKernel('GatherV2', backendName);
+  replaceKernel({ ...stockGather, kernelFunc: gatherV2(backendName, stockGather) });
 }
