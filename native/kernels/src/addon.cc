@@ -50,10 +50,10 @@ bool shapeArg(const Napi::CallbackInfo& info, size_t i, const char* what, std::v
   return true;
 }
 
-// sgemm(a, b, c, batchA, batchB, m, n, k, transA, transB): see sgemmBroadcast in kernels.h.
+// sgemm(a, b, c, batchA, batchB, m, n, k, transA, transB, bias | null): see sgemmBroadcast in kernels.h.
 void Sgemm(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
-  if (info.Length() != 10) { fail(env, "sgemm takes 10 arguments"); return; }
+  if (info.Length() != 11) { fail(env, "sgemm takes 11 arguments"); return; }
   Napi::Float32Array a, b, c;
   std::vector<int64_t> batchA, batchB;
   int64_t m, n, k;
@@ -80,8 +80,13 @@ void Sgemm(const Napi::CallbackInfo& info) {
     fail(env, "sgemm: an array is shorter than its shape");
     return;
   }
+  Napi::Float32Array bias;
+  if (!info[10].IsNull()) {
+    if (!typedArg(info, 10, napi_float32_array, "bias", &bias)) return;
+    if (static_cast<int64_t>(bias.ElementLength()) != n) { fail(env, "sgemm: bias must have n values"); return; }
+  }
   glmtune::sgemmBroadcast(a.Data(), b.Data(), c.Data(), batchA, batchB, m, n, k, info[8].ToBoolean(),
-                          info[9].ToBoolean());
+                          info[9].ToBoolean(), info[10].IsNull() ? nullptr : bias.Data());
 }
 
 // dequantNF4(packed: Int32Array, absmax: Float32Array, codebook: Float32Array(16), out: Float32Array, blockSize)

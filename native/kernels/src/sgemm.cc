@@ -1,6 +1,7 @@
 #include <cblas.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "kernels.h"
 
@@ -8,7 +9,7 @@ namespace glmtune {
 
 void sgemmBroadcast(const float* a, const float* b, float* c, const std::vector<int64_t>& batchA,
                     const std::vector<int64_t>& batchB, int64_t m, int64_t n, int64_t k, bool transA,
-                    bool transB) {
+                    bool transB, const float* bias) {
   const CBLAS_TRANSPOSE ta = transA ? CblasTrans : CblasNoTrans;
   const CBLAS_TRANSPOSE tb = transB ? CblasTrans : CblasNoTrans;
   const int64_t lda = transA ? m : k, ldb = transB ? k : n;
@@ -22,11 +23,16 @@ void sgemmBroadcast(const float* a, const float* b, float* c, const std::vector<
     countB *= batchB[i];
     countOut *= out[i];
   }
+  float beta = 0.f;
+  if (bias != nullptr) {
+    for (int64_t row = 0; row < countOut * m; row++) std::memcpy(c + row * n, bias, n * sizeof(float));
+    beta = 1.f;
+  }
   // One B for every batch, A not broadcast and not transposed: the batches are consecutive row blocks of
   // one [countOut·M, K] matrix, so a single large GEMM does all of them (the Linear-layer case). BLAS takes
   // 32-bit sizes, hence the bound.
   if (countB == 1 && countA == countOut && !transA && countOut * m <= INT32_MAX) {
-    cblas_sgemm(CblasRowMajor, ta, tb, countOut * m, n, k, 1.f, a, lda, b, ldb, 0.f, c, n);
+    cblas_sgemm(CblasRowMajor, ta, tb, countOut * m, n, k, 1.f, a, lda, b, ldb, beta, c, n);
     return;
   }
   // Otherwise one GEMM per output batch; an odometer over the batch dims, size-1 dims read with stride 0.
@@ -39,7 +45,7 @@ void sgemmBroadcast(const float* a, const float* b, float* c, const std::vector<
   }
   int64_t offA = 0, offB = 0;
   for (int64_t t = 0; t < countOut; t++) {
-    cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.f, a + offA, lda, b + offB, ldb, 0.f, c + t * m * n, n);
+    cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.f, a + offA, lda, b + offB, ldb, beta, c + t * m * n, n);
     for (int64_t d = static_cast<int64_t>(rank) - 1; d >= 0; d--) {
       offA += strideA[d];
       offB += strideB[d];
