@@ -54,10 +54,14 @@ function tokenBatch(batch: number, seq: number, vocab: number): number[][] {
   return Array.from({ length: batch }, (_, b) => Array.from({ length: seq }, (_, t) => 3 + ((b * 131 + t * 17) % (vocab - 3))));
 }
 
-async function benchModel(name: string, model: GlmModel, batch: number, seq: number): Promise<void> {
+/**
+ * `trainBatch` rows go through loss + gradient: TF.js keeps every intermediate of the forward and
+ * backward passes until the gradients are done, and the wasm heap stops at 4 GiB (≈0.6 GiB per
+ * 256-token row of the bench config), so larger batches are trained as accumulated micro-batches.
+ */
+async function benchModel(name: string, model: GlmModel, batch: number, seq: number, trainBatch: number): Promise<void> {
   const V = model.config.paddedVocabSize;
   const ids = tokenBatch(batch, seq, V);
-  const labels = ids.map((row) => row.map((id, t) => (t < seq / 4 ? -100 : id)));
   console.log(`\n${name}: ${(parameterCount(model.config) / 1e6).toFixed(2)} M parameters, batch ${batch} × seq ${seq}`);
 
   const forward = bestOf(() => {
@@ -67,15 +71,17 @@ async function benchModel(name: string, model: GlmModel, batch: number, seq: num
   });
   console.log(`  forward               ${((batch * seq) / forward).toFixed(0).padStart(8)} tokens/s  (${(forward * 1000).toFixed(1)} ms)`);
 
+  const trainIds = ids.slice(0, trainBatch);
+  const labels = trainIds.map((row) => row.map((id, t) => (t < seq / 4 ? -100 : id))); // a prompt quarter is not predicted
   const vars = [...model.parameters.values()];
   for (const v of vars) v.trainable = true;
   const step = bestOf(() => {
-    const { value, grads } = tf.variableGrads(() => model.loss(ids, labels), vars);
+    const { value, grads } = tf.variableGrads(() => model.loss(trainIds, labels), vars);
     value.dataSync();
     tf.dispose([value, ...Object.values(grads)]);
   });
   for (const v of vars) v.trainable = false;
-  console.log(`  loss + gradient       ${((batch * seq) / step).toFixed(0).padStart(8)} tokens/s  (${(step * 1000).toFixed(1)} ms)`);
+  console.log(`  loss + gradient       ${((trainBatch * seq) / step).toFixed(0).padStart(8)} tokens/s  (${(step * 1000).toFixed(1)} ms for batch ${trainBatch} × ${seq})`);
 
   const prompt = tokenBatch(1, 16, V)[0];
   for (const [label, useCache, newTokens] of [['decode, KV cache', true, 128], ['decode, recompute', false, 64]] as const) {
@@ -93,12 +99,12 @@ console.log(`backend ${tf.getBackend()}, best of ${repeats}`);
 const dir = mkdtempSync(join(tmpdir(), 'glmtune-bench-'));
 try {
   const tiny = loadModel(ensureTinyModel(join(dir, 'glm-tiny')));
-  await benchModel('glm-tiny', tiny, 8, 128);
+  await benchModel('glm-tiny', tiny, 8, 128, 8);
   tiny.dispose();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 const benchConfig = parseModelConfig(BENCH_CONFIG, 'bench config');
 const bench = GlmModel.fromWeights(benchConfig, memoryWeights('bench config', randomWeights(benchConfig, 1)));
-await benchModel('bench config', bench, 8, 256);
+await benchModel('bench config', bench, 8, 256, 2);
 bench.dispose();

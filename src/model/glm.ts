@@ -179,6 +179,7 @@ export class GlmModel {
   private constructor(readonly config: ModelConfig, params: Map<string, tf.Variable>) {
     this.params = params;
     this.parameters = params;
+    // kept: the model may be built inside a caller's tidy
     this.rotaryP = tf.keep(tf.tensor2d(rotaryPairMatrix(config.kvChannels), [config.kvChannels, config.kvChannels]));
     this.linears = new Map();
     const linear = (site: string): Linear => {
@@ -279,7 +280,16 @@ export class GlmModel {
     for (const [site, linear] of this.linears) {
       const frozen = linear.frozen;
       if (!frozen) continue;
-      entries.push({ name: `${site}.weight`, shape: [...frozen.shape], data: () => tf.tidy(() => frozen.dequantize()).dataSync() as Float32Array });
+      entries.push({
+        name: `${site}.weight`,
+        shape: [...frozen.shape],
+        data: () => {
+          const weight = frozen.dequantize();
+          const values = weight.dataSync() as Float32Array;
+          weight.dispose();
+          return values;
+        },
+      });
     }
     return entries;
   }

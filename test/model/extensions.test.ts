@@ -2,7 +2,6 @@
 // P-tuning v2 prefixes, a frozen replacement weight, and writing a merged model back.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initCompute } from '../../src/compute/backend.ts';
@@ -10,7 +9,7 @@ import type { FrozenLinearWeight } from '../../src/model/extensions.ts';
 import { generate } from '../../src/model/generate.ts';
 import { logSoftmax } from '../../src/model/sampling.ts';
 import { loadModel, saveModel } from '../../src/model/load.ts';
-import { GLM_FIXTURES, loadPeftLora, loadPtuningPrefix, maskedRows, maxAbsDiff, reference, take, TINY_CHATGLM3 } from './fixtures.ts';
+import { GLM_FIXTURES, scratchDir, loadPeftLora, loadPtuningPrefix, maskedRows, maxAbsDiff, reference, take, TINY_CHATGLM3 } from './fixtures.ts';
 
 await initCompute();
 const model = loadModel(TINY_CHATGLM3);
@@ -34,25 +33,21 @@ test('adapters apply per forward: the same model answers without them as the bas
   assert.ok(diff < 1e-4);
 });
 
-test('a LoRA merged into the weights and written with the safetensors writer loads back with the LoRA logits', () => {
-  const dir = mkdtempSync(join('test', 'artifacts', 'merged-'));
-  try {
-    const merged = loadModel(TINY_CHATGLM3);
-    for (const site of lora.adapters.keys()) {
-      // W + scaling · B·A, computed through the adapter itself: delta(I) = scaling · (I·Aᵀ)·Bᵀ = (scaling · B·A)ᵀ
-      const w = merged.parameters.get(`${site}.weight`)!;
-      tf.tidy(() => w.assign(tf.add(w, tf.transpose(lora.adapters.get(site)!.delta(tf.eye(w.shape[1] as number) as tf.Tensor2D, false)))));
-    }
-    saveModel(merged, dir);
-    merged.dispose();
-    const reloaded = loadModel(dir);
-    const f = reference.lora.forward[2];
-    const diff = maxAbsDiff(take(reloaded.forward(f.input_ids).logits), f.logits);
-    reloaded.dispose();
-    assert.ok(diff < 1e-4, `max |Δlogit| ${diff}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+test('a LoRA merged into the weights and written with the safetensors writer loads back with the LoRA logits', (t) => {
+  const dir = scratchDir(t, 'merged');
+  const merged = loadModel(TINY_CHATGLM3);
+  for (const site of lora.adapters.keys()) {
+    // W + scaling · B·A, computed through the adapter itself: delta(I) = scaling · (I·Aᵀ)·Bᵀ = (scaling · B·A)ᵀ
+    const w = merged.parameters.get(`${site}.weight`)!;
+    tf.tidy(() => w.assign(tf.add(w, tf.transpose(lora.adapters.get(site)!.delta(tf.eye(w.shape[1] as number) as tf.Tensor2D, false)))));
   }
+  saveModel(merged, dir);
+  merged.dispose();
+  const reloaded = loadModel(dir);
+  const f = reference.lora.forward[2];
+  const diff = maxAbsDiff(take(reloaded.forward(f.input_ids).logits), f.logits);
+  reloaded.dispose();
+  assert.ok(diff < 1e-4, `max |Δlogit| ${diff}`);
 });
 
 test('a P-tuning v2 prefix gives the reference logits and loss', () => {

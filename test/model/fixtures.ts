@@ -1,6 +1,6 @@
 // Shared by the model tests: the GLM fixture (test/fixtures/glm, numbers from an independent PyTorch
 // reference) and small helpers to compare against it.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { LinearAdapter } from '../../src/model/extensions.ts';
@@ -41,6 +41,14 @@ export interface GlmReference {
 }
 
 export const reference = JSON.parse(readFileSync(join(GLM_FIXTURES, 'reference.json'), 'utf8')) as GlmReference;
+
+/** A fresh folder under test/artifacts (git-ignored), removed when the test ends. */
+export function scratchDir(t: { after: (fn: () => void) => void }, prefix: string): string {
+  mkdirSync(join('test', 'artifacts'), { recursive: true });
+  const dir = mkdtempSync(join('test', 'artifacts', `${prefix}-`));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 /** Largest |a − b| over nested arrays of equal shape (throws on a shape mismatch). */
 export function maxAbsDiff(a: unknown, b: unknown): number {

@@ -1,15 +1,14 @@
 // The base-model registry: glm-tiny plus model folders; a broken folder is reported and skipped.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, cpSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync, cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { listBaseModels } from '../../src/model/registry.ts';
 import { SafetensorsFile } from '../../src/model/weights/safetensors.ts';
-import { TINY_CHATGLM3 } from './fixtures.ts';
+import { scratchDir, TINY_CHATGLM3 } from './fixtures.ts';
 
 test('lists glm-tiny and good folders, and reports each broken folder with its reason', async (t) => {
-  const root = mkdtempSync(join('test', 'artifacts', 'registry-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const root = scratchDir(t, 'registry');
   const modelsDir = join(root, 'models');
   const folder = (name: string): string => {
     const dir = join(modelsDir, name);
@@ -55,8 +54,7 @@ test('lists glm-tiny and good folders, and reports each broken folder with its r
 });
 
 test('an absent models directory lists glm-tiny alone', async (t) => {
-  const root = mkdtempSync(join('test', 'artifacts', 'registry-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const root = scratchDir(t, 'registry');
   const { models, problems } = await listBaseModels({ modelsDir: join(root, 'nope'), tinyDir: join(root, 'glm-tiny') });
   assert.deepEqual(models.map((m) => m.id), ['glm-tiny']);
   assert.deepEqual(problems, []);

@@ -2,7 +2,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { initCompute } from '../../src/compute/backend.ts';
@@ -10,20 +10,14 @@ import { parameterCount, readModelConfig } from '../../src/model/config.ts';
 import { loadModel } from '../../src/model/load.ts';
 import { loadTokenizer } from '../../src/model/tokenizers/load.ts';
 import { ensureTinyModel } from '../../src/model/tiny.ts';
-import { take } from './fixtures.ts';
+import { scratchDir, take } from './fixtures.ts';
 
 await initCompute();
-
-function scratchDir(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join('test', 'artifacts', 'tiny-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 const sha256 = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
 
 test('glm-tiny is the same, byte for byte, every time it is created', (t) => {
-  const dir = scratchDir(t);
+  const dir = scratchDir(t, 'tiny');
   const a = ensureTinyModel(join(dir, 'a', 'glm-tiny'));
   const b = ensureTinyModel(join(dir, 'b', 'glm-tiny'));
   for (const file of ['config.json', 'model.safetensors', 'tokenizer_config.json']) assert.equal(sha256(join(a, file)), sha256(join(b, file)), file);
@@ -32,7 +26,7 @@ test('glm-tiny is the same, byte for byte, every time it is created', (t) => {
 });
 
 test('glm-tiny has the agreed shape and loads with the byte tokenizer', async (t) => {
-  const dir = ensureTinyModel(join(scratchDir(t), 'glm-tiny'));
+  const dir = ensureTinyModel(join(scratchDir(t, 'tiny'), 'glm-tiny'));
   const config = readModelConfig(dir);
   const count = parameterCount(config);
   assert.ok(count > 500_000 && count < 2_000_000, `${count} parameters`);
@@ -51,7 +45,7 @@ test('glm-tiny has the agreed shape and loads with the byte tokenizer', async (t
 });
 
 test('two processes creating glm-tiny at once both end with one complete folder', async (t) => {
-  const dir = join(scratchDir(t), 'glm-tiny');
+  const dir = join(scratchDir(t, 'tiny'), 'glm-tiny');
   const script = `import { ensureTinyModel } from './src/model/tiny.ts'; ensureTinyModel(${JSON.stringify(dir)});`;
   const run = () =>
     new Promise<number>((resolve) => {

@@ -1,7 +1,7 @@
 // safetensors reading and writing, sharded checkpoints, and the errors a bad checkpoint raises.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync, readdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, copyFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { initCompute } from '../../src/compute/backend.ts';
 import { readModelConfig } from '../../src/model/config.ts';
@@ -11,22 +11,16 @@ import { loadModel } from '../../src/model/load.ts';
 import { f32ToBf16, bf16ToF32, f16ToF32, f32ToF16 } from '../../src/model/weights/dtypes.ts';
 import { fileWeights, memoryWeights, openWeights, writeWeights, INDEX_FILE, type WeightSource } from '../../src/model/weights/checkpoint.ts';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from '../../src/model/weights/safetensors.ts';
-import { maxAbsDiff, reference, take, TINY_CHATGLM3 } from './fixtures.ts';
+import { maxAbsDiff, reference, scratchDir, take, TINY_CHATGLM3 } from './fixtures.ts';
 
 await initCompute();
 const F32_FILE = join(TINY_CHATGLM3, 'model.safetensors');
 const GLM1_DIR = join('test', 'fixtures', 'glm1', 'tiny-chatglm6b');
 
-function scratchDir(t: { after: (fn: () => void) => void }): string {
-  const dir = mkdtempSync(join('test', 'artifacts', 'weights-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 const toWrite = (source: WeightSource): TensorToWrite[] => source.names().map((name) => ({ name, shape: source.shape(name), data: () => source.read(name) }));
 
 test('the writer lays a file out byte for byte as torch/safetensors did (F32, BF16 and F16)', (t) => {
-  const dir = scratchDir(t);
+  const dir = scratchDir(t, 'weights');
   const cases: [string, string, 'F32' | 'BF16' | 'F16'][] = [
     [F32_FILE, F32_FILE, 'F32'],
     [F32_FILE, join(TINY_CHATGLM3, 'model.bf16.safetensors'), 'BF16'],
@@ -71,7 +65,7 @@ test('half-precision conversion rounds to nearest even and keeps specials', () =
 });
 
 test('a sharded copy (index + shards) loads and gives the reference logits', (t) => {
-  const dir = scratchDir(t);
+  const dir = scratchDir(t, 'weights');
   copyFileSync(join(TINY_CHATGLM3, 'config.json'), join(dir, 'config.json'));
   writeWeights(dir, toWrite(fileWeights(F32_FILE)), { maxShardBytes: 100_000 });
   const index = JSON.parse(readFileSync(join(dir, INDEX_FILE), 'utf8')) as { weight_map: Record<string, string>; metadata: { total_size: number } };
@@ -101,7 +95,7 @@ test('a missing, unexpected or misshapen tensor is an error that names it; inv_f
 });
 
 test('malformed files are errors that say what is wrong', (t) => {
-  const dir = scratchDir(t);
+  const dir = scratchDir(t, 'weights');
   const bytes = readFileSync(F32_FILE);
   const truncated = join(dir, 'truncated.safetensors');
   writeFileSync(truncated, bytes.subarray(0, bytes.length - 100));

@@ -165,7 +165,7 @@ export function writeSafetensors(path: string, tensors: readonly TensorToWrite[]
   lengthBytes.writeBigUInt64LE(BigInt(jsonBytes.length));
 
   const temp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const fd = openSync(temp, 'w');
+  let fd: number | undefined = openSync(temp, 'w');
   try {
     writeFully(fd, lengthBytes);
     writeFully(fd, jsonBytes);
@@ -177,13 +177,10 @@ export function writeSafetensors(path: string, tensors: readonly TensorToWrite[]
       writeFully(fd, new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength));
     }
     closeSync(fd);
+    fd = undefined;
     renameSync(temp, path);
   } catch (err) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
+    if (fd !== undefined) closeSync(fd);
     rmSync(temp, { force: true });
     throw err;
   }
