@@ -1,0 +1,114 @@
+// All settings come from environment variables, parsed once at start-up. Nothing else reads process.env.
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+
+const port = z.coerce.number({ error: 'must be a port number from 0 to 65535' }).int().min(0).max(65535);
+const positiveInt = z.coerce.number({ error: 'must be a positive integer' }).int().positive();
+const booleanString = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+const envSchema = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: port.default(8080),
+  DATA_DIR: z.string().min(1).default('./data'),
+  DATABASE_URL: optionalString.pipe(
+    z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL').optional(),
+  ),
+  DATABASE_POOL_SIZE: positiveInt.default(10),
+  S3_ENDPOINT: optionalString.pipe(z.url('must be a URL such as http://127.0.0.1:9000').optional()),
+  S3_BUCKET: optionalString,
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ACCESS_KEY_ID: optionalString,
+  S3_SECRET_ACCESS_KEY: optionalString,
+  S3_FORCE_PATH_STYLE: booleanString.default(true),
+  GLMTUNE_API_KEY: optionalString.pipe(z.string().min(20, 'must be at least 20 characters').optional()),
+  GLMTUNE_ADMIN_KEY: optionalString.pipe(z.string().min(20, 'must be at least 20 characters').optional()),
+  MODELS_DIR: z.string().min(1).default('./models'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ROLE: z.enum(['all', 'api', 'worker']).default('all'),
+  MAX_UPLOAD_BYTES: positiveInt.default(512 * MiB),
+  MAX_BODY_BYTES: positiveInt.default(4 * MiB),
+  RATE_LIMIT_PER_MINUTE: positiveInt.default(1200),
+  TF_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+});
+
+export type Role = 'all' | 'api' | 'worker';
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  role: Role;
+  logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** Undefined: embedded PGlite under dataDir. */
+  databaseUrl?: string;
+  databasePoolSize: number;
+  /** Undefined: an embedded S3-compatible server under dataDir. */
+  s3?: { endpoint?: string; bucket: string; region: string; accessKeyId?: string; secretAccessKey?: string; forcePathStyle: boolean };
+  apiKey?: string;
+  adminKey?: string;
+  modelsDir: string;
+  maxUploadBytes: number;
+  maxBodyBytes: number;
+  rateLimitPerMinute: number;
+  tfBackend: z.infer<typeof envSchema>['TF_BACKEND'];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment; a wrong value throws a ConfigError naming each variable and what is wrong. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      const got = env[name] === undefined ? '' : ` (got ${JSON.stringify(env[name])})`;
+      return `  ${name}: ${issue.message}${got}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const s3Configured = e.S3_ENDPOINT !== undefined || e.S3_BUCKET !== undefined || e.S3_ACCESS_KEY_ID !== undefined;
+  if (s3Configured && e.S3_BUCKET === undefined) {
+    throw new ConfigError('Invalid configuration:\n  S3_BUCKET: required when S3_ENDPOINT or S3 credentials are set');
+  }
+  if ((e.S3_ACCESS_KEY_ID === undefined) !== (e.S3_SECRET_ACCESS_KEY === undefined)) {
+    throw new ConfigError('Invalid configuration:\n  S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY: set both or neither');
+  }
+  const dataDir = resolve(e.DATA_DIR);
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    dataDir,
+    role: e.ROLE,
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL,
+    databasePoolSize: e.DATABASE_POOL_SIZE,
+    s3: s3Configured
+      ? {
+          endpoint: e.S3_ENDPOINT,
+          bucket: e.S3_BUCKET!,
+          region: e.S3_REGION,
+          accessKeyId: e.S3_ACCESS_KEY_ID,
+          secretAccessKey: e.S3_SECRET_ACCESS_KEY,
+          forcePathStyle: e.S3_FORCE_PATH_STYLE,
+        }
+      : undefined,
+    apiKey: e.GLMTUNE_API_KEY,
+    adminKey: e.GLMTUNE_ADMIN_KEY,
+    modelsDir: resolve(e.MODELS_DIR),
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    tfBackend: e.TF_BACKEND,
+  };
+}

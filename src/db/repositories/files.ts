@@ -1,0 +1,67 @@
+import { and, asc, desc, eq, gt, lt, or, type SQL } from 'drizzle-orm';
+import type { Db } from '../client.ts';
+import { type FileRow, files, type NewFileRow } from '../schema/index.ts';
+
+export async function insertFile(db: Db, file: NewFileRow): Promise<FileRow> {
+  const [row] = await db.insert(files).values(file).returning();
+  return row;
+}
+
+/** A file of this organization, or undefined — another organization's file is indistinguishable from none. */
+export async function findFile(db: Db, organizationId: string, id: string): Promise<FileRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(files)
+    .where(and(eq(files.organizationId, organizationId), eq(files.id, id)));
+  return row;
+}
+
+export interface FilePage {
+  rows: FileRow[];
+  hasMore: boolean;
+}
+
+/**
+ * One page of an organization's files ordered by (created_at, id), starting after the cursor row.
+ * Fetches limit + 1 rows to know whether more exist.
+ */
+export async function listFiles(
+  db: Db,
+  organizationId: string,
+  options: { limit: number; order: 'asc' | 'desc'; after?: FileRow; purpose?: string },
+): Promise<FilePage> {
+  const conditions: (SQL | undefined)[] = [eq(files.organizationId, organizationId)];
+  if (options.purpose) conditions.push(eq(files.purpose, options.purpose));
+  if (options.after) {
+    const beyond = options.order === 'desc' ? lt : gt;
+    conditions.push(
+      or(
+        beyond(files.createdAt, options.after.createdAt),
+        and(eq(files.createdAt, options.after.createdAt), beyond(files.id, options.after.id)),
+      ),
+    );
+  }
+  const direction = options.order === 'desc' ? desc : asc;
+  const rows = await db
+    .select()
+    .from(files)
+    .where(and(...conditions))
+    .orderBy(direction(files.createdAt), direction(files.id))
+    .limit(options.limit + 1);
+  return { rows: rows.slice(0, options.limit), hasMore: rows.length > options.limit };
+}
+
+/** Deletes the row; returns it, or undefined when it did not exist in the organization. */
+export async function deleteFile(db: Db, organizationId: string, id: string): Promise<FileRow | undefined> {
+  const [row] = await db
+    .delete(files)
+    .where(and(eq(files.organizationId, organizationId), eq(files.id, id)))
+    .returning();
+  return row;
+}
+
+/** Every object key that a file row points to (for the orphan reconciler). */
+export async function fileObjectKeyExists(db: Db, objectKey: string): Promise<boolean> {
+  const [row] = await db.select({ id: files.id }).from(files).where(eq(files.objectKey, objectKey)).limit(1);
+  return row !== undefined;
+}
