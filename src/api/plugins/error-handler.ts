@@ -1,0 +1,91 @@
+// The one place where failures become responses: every error leaves as OpenAI's error shape with the
+// right status. Driver and SDK errors are told apart here only by kind (unavailable vs. a bug).
+import type { FastifyError, FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ApiError, errors } from '../../errors.ts';
+import { StorageError } from '../../storage/blob-store.ts';
+
+/** `messages[0].role` from ['messages', 0, 'role']. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '');
+}
+
+/** One entry of `err.validation` as fastify-type-provider-zod builds it from a zod issue. */
+interface ValidationEntry {
+  keyword: string;
+  instancePath: string;
+  message: string;
+  params?: { keys?: string[] };
+}
+
+function validationError(err: FastifyError): ApiError {
+  const first = (err.validation ?? [])[0] as unknown as ValidationEntry | undefined;
+  const where = { querystring: 'query parameter', params: 'path parameter', headers: 'header' }[err.validationContext as string] ?? 'field';
+  if (!first) return errors.invalid(err.message);
+  // '/messages/0/role' → ['messages', 0, 'role']
+  const segments: PropertyKey[] = first.instancePath
+    .split('/')
+    .filter((p) => p !== '')
+    .map((p) => (/^\d+$/.test(p) ? Number(p) : p));
+  if (first.keyword === 'unrecognized_keys' && first.params?.keys?.length) {
+    const path = formatPath([...segments, first.params.keys[0]]);
+    return errors.invalid(`Unrecognized ${where} '${path}'.`, path, 'unknown_parameter');
+  }
+  const path = formatPath(segments);
+  if (!path) return errors.invalid(`Invalid request ${err.validationContext ?? 'body'}: ${first.message}`);
+  return errors.invalid(`Invalid ${where} '${path}': ${first.message}`, path);
+}
+
+const POSTGRES_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+
+function isDatabaseUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string; cause?: unknown };
+  if (e?.code && POSTGRES_UNAVAILABLE.has(e.code)) return true;
+  if (/Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(e?.message ?? '')) return true;
+  return e?.cause !== undefined && e.cause !== err && isDatabaseUnavailable(e.cause);
+}
+
+/** Maps anything thrown to an ApiError; undefined means "a bug": answer 500 and log it. */
+export function toApiError(err: unknown): ApiError | undefined {
+  if (err instanceof ApiError) return err;
+  const fe = err as FastifyError;
+  if (hasZodFastifySchemaValidationErrors(fe)) return validationError(fe);
+  if (err instanceof StorageError) return err.kind === 'unavailable' ? errors.unavailable('Storage') : undefined;
+  if (isDatabaseUnavailable(err)) return errors.unavailable('The database');
+  const status = fe?.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    switch (fe.code) {
+      case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      case 'FST_REQ_FILE_TOO_LARGE':
+      case 'FST_PARTS_LIMIT':
+      case 'FST_FILES_LIMIT':
+      case 'FST_FIELDS_LIMIT':
+        return errors.tooLarge(fe.message);
+      case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+        return errors.unsupportedMediaType(fe.message);
+      default:
+        if (status === 429) return errors.rateLimited(fe.message);
+        if (status === 404) return new ApiError(404, 'invalid_request_error', 'not_found', fe.message);
+        return new ApiError(status, 'invalid_request_error', 'invalid_request', fe.message);
+    }
+  }
+  return undefined;
+}
+
+export const errorHandler = fp(async (app: FastifyInstance) => {
+  app.setErrorHandler((err, request, reply) => {
+    const apiError = toApiError(err);
+    if (!apiError) {
+      request.log.error({ err }, 'unhandled error');
+      const internal = errors.internal();
+      return reply.status(internal.status).send(internal.toBody());
+    }
+    if (apiError.status >= 500) request.log.warn({ err }, apiError.message);
+    return reply.status(apiError.status).send(apiError.toBody());
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const e = errors.routeNotFound(request.method, request.url.split('?')[0]);
+    return reply.status(e.status).send(e.toBody());
+  });
+});

@@ -1,0 +1,95 @@
+// Builds the HTTP application as a Fastify instance; it never listens (server.ts does, tests inject).
+import multipart from '@fastify/multipart';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { hashApiKey } from './auth/keys.ts';
+import { errors } from './errors.ts';
+import { errorHandler } from './api/plugins/error-handler.ts';
+import { metricsPlugin } from './api/plugins/metrics.ts';
+import { adminRoutes } from './api/routes/admin/index.ts';
+import { filesRoutes } from './api/routes/files/index.ts';
+import { healthRoutes } from './api/routes/health/index.ts';
+import { bearerToken } from './services/auth.ts';
+import type { Services } from './services/index.ts';
+import { randomBase62 } from './ids.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    services: Services;
+  }
+}
+
+export const API_VERSION = '0.1.0';
+
+/** Routes that are never rate limited: probes and documentation. */
+const UNLIMITED = /^\/(healthz|readyz|metrics|openapi\.json|docs)(\/|$|\?)/;
+
+export async function buildApp(services: Services, logger: FastifyBaseLogger): Promise<FastifyInstance> {
+  const { config } = services;
+  const app = Fastify({
+    loggerInstance: logger,
+    bodyLimit: config.maxBodyBytes,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => `req_${randomBase62(16)}`,
+    trustProxy: false,
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.decorate('services', services);
+  app.addHook('onSend', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(errorHandler);
+  await app.register(metricsPlugin, { registry: services.metrics });
+  await app.register(rateLimit, {
+    max: config.rateLimitPerMinute,
+    timeWindow: '1 minute',
+    // Per key (hashed, so the limiter's store never holds a secret), else per address.
+    keyGenerator: (request) => {
+      const token = bearerToken(request.headers.authorization);
+      return token ? `key:${hashApiKey(token)}` : `ip:${request.ip}`;
+    },
+    allowList: (request) => UNLIMITED.test(request.url),
+    errorResponseBuilder: (_request, context) => errors.rateLimited(`Rate limit reached: ${context.max} requests per ${context.after}. Try again later.`),
+  });
+  await app.register(multipart, {
+    limits: { fileSize: config.maxUploadBytes, files: 2, fields: 10, parts: 12, fieldSize: 1024 },
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'glmtune',
+        version: API_VERSION,
+        description: 'Fine-tuning as a service for the ChatGLM family. Wire-compatible with OpenAI where the APIs overlap.',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearerAuth: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes);
+  await app.register(
+    async (v1) => {
+      await v1.register(filesRoutes);
+      await v1.register(adminRoutes);
+    },
+    { prefix: '/v1' },
+  );
+  await app.ready();
+  return app as unknown as FastifyInstance;
+}

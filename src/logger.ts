@@ -1,0 +1,13 @@
+// Structured logs (pino). Secrets never reach them: requests are logged without headers, and these
+// paths are redacted wherever they appear.
+import type { LoggerOptions } from 'pino';
+
+export function loggerOptions(level: string): LoggerOptions {
+  return {
+    level,
+    redact: {
+      paths: ['req.headers.authorization', 'headers.authorization', 'authorization', '*.authorization', 'key', '*.key', 'apiKey', '*.apiKey'],
+      censor: '[redacted]',
+    },
+  };
+}

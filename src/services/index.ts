@@ -1,0 +1,33 @@
+// The domain services one process holds, built once from its infrastructure and shared by all routes.
+import type { Registry } from 'prom-client';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/client.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import { AuthService } from './auth.ts';
+import { FileService } from './files.ts';
+
+export interface Services {
+  config: Config;
+  database: Database;
+  blobs: BlobStore;
+  auth: AuthService;
+  files: FileService;
+  /** True while a queued or running fine-tuning job uses the file. */
+  fileInUse(fileId: string): Promise<boolean>;
+  /** What the trainer threads report about their TF.js backend, once one has started. */
+  compute(): Record<string, unknown> | undefined;
+  metrics: Registry;
+}
+
+export function createServices(config: Config, database: Database, blobs: BlobStore, metrics: Registry): Services {
+  return {
+    config,
+    database,
+    blobs,
+    auth: new AuthService(database.db, config.adminKey),
+    files: new FileService(database.db, blobs, config.maxUploadBytes),
+    fileInUse: async () => false,
+    compute: () => undefined,
+    metrics,
+  };
+}

@@ -1,0 +1,85 @@
+// Starts the real service for a test: real Postgres (or PGlite), a real S3-compatible server over
+// HTTP, the real app listening on a loopback port. Nothing is mocked.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { buildApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { openInfrastructure, type Infrastructure } from '../../src/infrastructure.ts';
+import { createServices, type Services } from '../../src/services/index.ts';
+import { type EmbeddedS3, startEmbeddedS3 } from '../../src/storage/embedded-s3.ts';
+import { createTestDatabase, type TestDatabase } from './postgres.ts';
+
+export const TEST_API_KEY = 'sk-glm-test-key-of-the-default-organization';
+
+export interface TestServiceOptions {
+  /** 'postgres' (default): a fresh database on the real server plus an S3 server; 'embedded': PGlite + embedded S3 in dataDir. */
+  mode?: 'postgres' | 'embedded';
+  /** Reuse a data directory (embedded mode) or database + S3 (postgres mode) to test restarts. */
+  reuse?: TestService;
+  env?: Record<string, string>;
+}
+
+export interface TestService {
+  app: FastifyInstance;
+  services: Services;
+  url: string;
+  apiKey: string;
+  dataDir: string;
+  database?: TestDatabase;
+  s3?: EmbeddedS3;
+  /** Closes the app and its infrastructure, keeping data for a restart. */
+  stop(): Promise<void>;
+  /** stop() and remove everything the service stored. */
+  destroy(): Promise<void>;
+  /** Makes another organization and returns one of its keys. */
+  newOrganization(name: string): Promise<string>;
+}
+
+export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
+  const mode = options.mode ?? 'postgres';
+  const dataDir = options.reuse?.dataDir ?? mkdtempSync(join(tmpdir(), 'glmtune-test-'));
+  const database = mode === 'postgres' ? (options.reuse?.database ?? (await createTestDatabase())) : undefined;
+  const s3 = mode === 'postgres' ? (options.reuse?.s3 ?? (await startEmbeddedS3(join(dataDir, 'external-s3')))) : undefined;
+  const env: Record<string, string> = { DATA_DIR: dataDir, LOG_LEVEL: 'silent', PORT: '0', ...options.env };
+  if (database) env.DATABASE_URL = database.url;
+  if (s3) Object.assign(env, { S3_ENDPOINT: s3.endpoint, S3_BUCKET: 'glmtune-test', S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey });
+  const config = loadConfig(env);
+  const log = pino({ level: 'silent' });
+  const infrastructure: Infrastructure = await openInfrastructure(config, log);
+  const services = createServices(config, infrastructure.database, infrastructure.blobs, new Registry());
+  await services.auth.bootstrap(TEST_API_KEY, false);
+  const app = await buildApp(services, log);
+  const address = await app.listen({ host: '127.0.0.1', port: 0 });
+
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    await app.close();
+    await infrastructure.close();
+  };
+  return {
+    app,
+    services,
+    url: address,
+    apiKey: TEST_API_KEY,
+    dataDir,
+    database,
+    s3,
+    stop,
+    async destroy() {
+      await stop();
+      await s3?.close();
+      await database?.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    async newOrganization(name: string) {
+      const org = await services.auth.createOrganization(name);
+      return (await services.auth.createKey(org.id, 'test')).key;
+    },
+  };
+}
