@@ -5,7 +5,7 @@
 export type Rows = readonly (readonly number[])[];
 
 /** Added to a score to exclude its key: exp underflows to exactly 0 in float32, and no NaN/Inf arises. */
-export const MASKED = -1e9;
+const MASKED = -1e9;
 
 /**
  * Position ids of the new tokens. With no explicit ids, each row counts its real tokens from the row's
