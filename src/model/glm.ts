@@ -10,6 +10,7 @@ import { checkWeights, expectedTensorShapes, type ModelConfig } from './config.t
 import type { WeightSource } from './weights/checkpoint.ts';
 import type { TensorToWrite } from './weights/safetensors.ts';
 import type { AdapterSet, FrozenLinearWeight } from './extensions.ts';
+import type { CausalLanguageModel } from './language-model.ts';
 import { KvCache, type LayerKeyValues } from './kv-cache.ts';
 import { meanCrossEntropy, predictedPositions } from './loss.ts';
 import { additiveMask, nextPositions, resolvePositions, rotaryPairMatrix, rotaryTables, type Rows } from './attention-inputs.ts';
@@ -167,7 +168,7 @@ function checkIds(ids: Rows, vocab: number): void {
  * tf.Variables keyed by THUDM name, created non-trainable: a trainer marks what trains
  * (`variable.trainable = true`) and passes them to tf.variableGrads.
  */
-export class GlmModel {
+export class GlmModel implements CausalLanguageModel {
   /** Parameters by THUDM tensor name, in checkpoint order (embedding, layers, final norm, output). */
   readonly parameters: ReadonlyMap<string, tf.Variable>;
   private readonly params: Map<string, tf.Variable>;
