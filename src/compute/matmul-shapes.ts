@@ -8,7 +8,7 @@ export interface MatMulPlan {
   batchA: number[];
   batchB: number[];
   batchOut: number[];
-  /** [...batchOut, m, n] */
+  /** [...batchOut, m, n] (for _FusedMatMul: rank 3, the batch dims folded) */
   outShape: number[];
 }
 
@@ -61,5 +61,5 @@ export function planFusedMatMul(aShape: readonly number[], bShape: readonly numb
   if (big % small !== 0) throw new Error(`_FusedMatMul: batch sizes ${ca} and ${cb} do not broadcast`);
   const whole = [big / small, small], part = [1, small];
   const p = plan(aShape, bShape, transposeA, transposeB, ca > cb ? whole : part, ca > cb ? part : whole);
-  return { ...p, batchOut: [big], outShape: [big, p.m, p.n] };
+  return { ...p, outShape: [big, p.m, p.n] }; // the kernel's output stays rank 3
 }

@@ -1,13 +1,15 @@
-// The npm-only matmul for the `wasm` backend: XNNPACK multiplies untransposed operands at ~30 GFLOPS but
-// transposed or batched-and-transposed ones at 1–3 GFLOPS (../shared/notes/tfjs-on-cpu.md), and the
-// backward pass is made of those. So transpose the operand into a new buffer first (a cheap copy) and call
-// the stock kernel untransposed. It also broadcasts batch dims the stock kernel would get wrong: that kernel
-// indexes a side's batches modulo their count, which is right only when the side's batch dims are 1s followed
-// by the output's own trailing batch dims ([3] or [1,3] against [2,3], not [2,1]); other sides are tiled out.
+// The npm-only matmul for the `wasm` backend. Its stock BatchMatMul (XNNPACK) multiplies one untransposed
+// matrix pair at ~45 GFLOPS, but transposed operands at 2–4 GFLOPS and batched ones at ~3 GFLOPS whatever
+// the transposes (bench/matmul.ts), and the backward pass and attention are made of those. So this kernel
+// only ever asks it for untransposed 2-D products: it transposes an operand into a new buffer first (a cheap
+// copy), folds the batches of `a` into rows when one `b` serves them all, and otherwise calls it once per
+// batch on copied-out matrices. Indexing the batches itself also gets numpy broadcasting right, which the
+// stock kernel does not ([2,3] against [2,1], or two-sided, come out wrong), and leaves bias and activation
+// of _FusedMatMul to fused-epilogue.ts, as the stock _FusedMatMul adds the bias to the first batch only.
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { activate, addBias, type FusedActivation } from './fused-epilogue.ts';
 import { kernelMemory } from './kernel-memory.ts';
-import { planFusedMatMul, planMatMul } from './matmul-shapes.ts';
+import { planFusedMatMul, planMatMul, shapeSize, type MatMulPlan } from './matmul-shapes.ts';
 import { replaceKernel, stockKernel } from './registry.ts';
 
 interface WasmBackend {
@@ -19,26 +21,63 @@ function run(kernelName: string, inputs: Record<string, TensorInfo>, backend: un
   return stockKernel(kernelName, 'wasm').kernelFunc({ inputs, backend: backend as never, attrs: attrs as never }) as TensorInfo;
 }
 
-/** Whether indexing batch t of the output as t mod (batch count) reads the right batch of this side. */
-function moduloIndexable(batch: number[], batchOut: number[]): boolean {
-  const first = batch.findIndex((d) => d !== 1);
-  return first < 0 || batch.every((d, i) => i < first || d === batchOut[i]);
+/** For each output batch (row-major over batchOut), the index of the matrix that a side with `batch` dims supplies. */
+function batchIndices(batch: number[], batchOut: number[]): number[] {
+  const indices: number[] = [];
+  const idx = batchOut.map(() => 0);
+  for (let t = 0; t < shapeSize(batchOut); t++) {
+    indices.push(idx.reduce((offset, i, d) => offset * batch[d] + (batch[d] === 1 ? 0 : i), 0));
+    for (let d = idx.length - 1; d >= 0 && ++idx[d] === batchOut[d]; d--) idx[d] = 0;
+  }
+  return indices;
 }
 
-/** `x` untransposed and with exactly `batch` as its batch dims; temporaries it made go into `temps`. */
-function materialise(x: TensorInfo, transpose: boolean, batch: number[], batchOut: number[], backend: unknown,
-  temps: TensorInfo[]): TensorInfo {
-  let t = x;
-  const keep = (y: TensorInfo): TensorInfo => (temps.push(y), (t = y));
-  if (transpose) {
-    const r = t.shape.length;
-    keep(run('Transpose', { x: t }, backend, { perm: [...Array(r - 2).keys(), r - 1, r - 2] }));
+/**
+ * c [...batchOut, m, n] = a · b for untransposed a [...batchA, m, k], b [...batchB, k, n] (batch dims padded as
+ * in `p`), through the stock kernel's 2-D path only. Temporaries are disposed; returns the output tensor.
+ */
+function multiply(a: TensorInfo, b: TensorInfo, p: MatMulPlan, backend: unknown, stock: KernelConfig): TensorInfo {
+  const memory = kernelMemory('wasm', backend);
+  const dispose = (t: TensorInfo): boolean => (backend as WasmBackend).disposeData(t.dataId);
+  const product = (x: TensorInfo, y: TensorInfo): TensorInfo =>
+    stock.kernelFunc({ inputs: { a: x, b: y }, backend: backend as never, attrs: { transposeA: false, transposeB: false } as never }) as TensorInfo;
+  const countA = shapeSize(p.batchA), countB = shapeSize(p.batchB);
+  if (p.k === 0 || shapeSize(p.outShape) === 0) {
+    const out = memory.allocate(p.outShape, 'float32');
+    memory.view(out).fill(0); // an empty sum; the stock kernel leaves such an output uninitialised
+    return out;
   }
-  if (!moduloIndexable(batch, batchOut)) {
-    const matrix = t.shape.slice(-2);
-    if (batch.length !== t.shape.length - 2) keep(run('Reshape', { x: t }, backend, { shape: [...batch, ...matrix] }));
-    keep(run('Tile', { x: t }, backend, { reps: [...batchOut.map((d, i) => d / batch[i]), 1, 1] }));
+  if (countB === 1) {
+    // One b for every batch (a Linear layer, or no batch at all): the batches of a are rows of one product.
+    const a2 = run('Reshape', { x: a }, backend, { shape: [countA * p.m, p.k] });
+    const b2 = run('Reshape', { x: b }, backend, { shape: [p.k, p.n] });
+    const c = product(a2, b2);
+    const out = run('Reshape', { x: c }, backend, { shape: p.outShape });
+    [a2, b2, c].forEach(dispose);
+    return out;
   }
+  const matrix = (x: TensorInfo, index: number, rows: number, cols: number): TensorInfo => {
+    const y = memory.allocate([rows, cols], 'float32'); // allocate first: it may move the heap under older views
+    memory.view(y).set(memory.view(x).subarray(index * rows * cols, (index + 1) * rows * cols));
+    return y;
+  };
+  const out = memory.allocate(p.outShape, 'float32');
+  const aIndex = batchIndices(p.batchA, p.batchOut), bIndex = batchIndices(p.batchB, p.batchOut);
+  aIndex.forEach((ai, t) => {
+    const a2 = matrix(a, ai, p.m, p.k), b2 = matrix(b, bIndex[t], p.k, p.n);
+    const c = product(a2, b2);
+    memory.view(out).set(memory.view(c), t * p.m * p.n);
+    [a2, b2, c].forEach(dispose);
+  });
+  return out;
+}
+
+/** `x` with its last two dims swapped into a new buffer, recorded in `temps`; `x` itself when not transposed. */
+function untransposed(x: TensorInfo, transpose: boolean, backend: unknown, temps: TensorInfo[]): TensorInfo {
+  if (!transpose) return x;
+  const r = x.shape.length;
+  const t = run('Transpose', { x }, backend, { perm: [...Array(r - 2).keys(), r - 1, r - 2] });
+  temps.push(t);
   return t;
 }
 
@@ -47,11 +86,9 @@ const batchMatMul = (stock: KernelConfig): KernelFunc => (args) => {
   const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
   const p = planMatMul(a.shape, b.shape, !!transposeA, !!transposeB);
   const temps: TensorInfo[] = [];
-  const a2 = materialise(a, !!transposeA, p.batchA, p.batchOut, args.backend, temps);
-  const b2 = materialise(b, !!transposeB, p.batchB, p.batchOut, args.backend, temps);
-  const out = stock.kernelFunc({ ...args, inputs: { a: a2, b: b2 }, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
+  const out = multiply(untransposed(a, !!transposeA, args.backend, temps), untransposed(b, !!transposeB, args.backend, temps), p, args.backend, stock);
   for (const t of temps) (args.backend as unknown as WasmBackend).disposeData(t.dataId);
-  return { ...out, shape: p.outShape };
+  return out;
 };
 
 const fusedMatMul = (stockBatchMatMul: KernelConfig): KernelFunc => (args) => {
@@ -60,13 +97,10 @@ const fusedMatMul = (stockBatchMatMul: KernelConfig): KernelFunc => (args) => {
   };
   const attrs = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: FusedActivation; leakyreluAlpha?: number };
   const p = planFusedMatMul(a.shape, b.shape, !!attrs.transposeA, !!attrs.transposeB);
-  // The stock kernel rejects batch counts like 6 and 3 (see planFusedMatMul): tile the smaller side out.
   const temps: TensorInfo[] = [];
-  const a2 = materialise(a, !!attrs.transposeA, [a.shape[0]], p.batchOut, args.backend, temps);
-  const b2 = materialise(b, !!attrs.transposeB, [b.shape[0]], p.batchOut, args.backend, temps);
-  const out = stockBatchMatMul.kernelFunc({ ...args, inputs: { a: a2, b: b2 }, attrs: { transposeA: false, transposeB: false } }) as TensorInfo;
+  const out = multiply(untransposed(a, !!attrs.transposeA, args.backend, temps), untransposed(b, !!attrs.transposeB, args.backend, temps),
+    p, args.backend, stockBatchMatMul);
   for (const t of temps) (args.backend as unknown as WasmBackend).disposeData(t.dataId);
-  // Bias and activation here: the stock _FusedMatMul adds the bias to the first batch only.
   const memory = kernelMemory('wasm', args.backend);
   const c = memory.view(out) as Float32Array;
   if (bias) addBias(c, p.outShape, memory.view(bias) as Float32Array, bias.shape);

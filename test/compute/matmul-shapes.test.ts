@@ -18,7 +18,7 @@ test('planMatMul refuses mismatched inner sizes and batch dims that do not broad
 
 test('planFusedMatMul reads folded batch counts 6 and 3 as [2,3] against [1,3]', () => {
   const p = planFusedMatMul([6, 5, 7], [3, 7, 4], false, false);
-  assert.deepEqual([p.batchA, p.batchB, p.outShape], [[2, 3], [1, 3], [6, 5, 4]]);
+  assert.deepEqual([p.batchA, p.batchB, p.batchOut, p.outShape], [[2, 3], [1, 3], [2, 3], [6, 5, 4]]);
   assert.deepEqual(planFusedMatMul([1, 5, 7], [3, 7, 4], false, false).outShape, [3, 5, 4]);
   assert.throws(() => planFusedMatMul([4, 5, 7], [3, 7, 4], false, false), /batch sizes 4 and 3/);
 });

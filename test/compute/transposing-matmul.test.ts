@@ -14,12 +14,12 @@ const stockCpuLosses = trainingLosses();
 await tf.setBackend('wasm');
 registerJsKernels('wasm');
 
-test('stock wasm BatchMatMul gets an inner broadcast wrong (why the wrapper tiles)', () => {
+test('stock wasm BatchMatMul gets an inner broadcast wrong (why the wrapper indexes batches itself)', () => {
   // Registered before the wrapper: this is TF.js's own kernel.
   const a = randomValues(2 * 3 * 4 * 5, 1), b = randomValues(2 * 5 * 6, 2);
   const out = tf.matMul(tf.tensor(a, [2, 3, 4, 5]), tf.tensor(b, [2, 1, 5, 6]));
   const err = maxAbsDiff(out.dataSync(), referenceMatMul(a, [2, 3, 4, 5], b, [2, 1, 5, 6]).values);
-  assert.ok(err > 0.1, `stock wasm is right here now (error ${err}): the tiling in transposing-matmul.ts may be unnecessary`);
+  assert.ok(err > 0.1, `stock wasm is right here now (error ${err}): transposing-matmul.ts need not index batches itself for correctness`);
   out.dispose();
 });
 
