@@ -81,14 +81,39 @@ function untransposed(x: TensorInfo, transpose: boolean, backend: unknown, temps
   return t;
 }
 
+/**
+ * x·Wᵀ for a shared W [n, k] and fewer rows of x than n (decoding: one row per step) as (W·xᵀ)ᵀ, so that
+ * only the small x and the small result are transposed, never W.
+ */
+function multiplyFewRowsByTransposed(a: TensorInfo, b: TensorInfo, p: MatMulPlan, backend: unknown, stock: KernelConfig): TensorInfo {
+  const rows = shapeSize(p.batchA) * p.m;
+  const x = run('Reshape', { x: a }, backend, { shape: [rows, p.k] });
+  const xT = run('Transpose', { x }, backend, { perm: [1, 0] });
+  const w = run('Reshape', { x: b }, backend, { shape: [p.n, p.k] });
+  const cT = stock.kernelFunc({ inputs: { a: w, b: xT }, backend: backend as never, attrs: { transposeA: false, transposeB: false } as never }) as TensorInfo;
+  const c = run('Transpose', { x: cT }, backend, { perm: [1, 0] });
+  const out = run('Reshape', { x: c }, backend, { shape: p.outShape });
+  for (const t of [x, xT, w, cT, c]) (backend as WasmBackend).disposeData(t.dataId);
+  return out;
+}
+
+/** The product for both kernels, a and b as stored (transposed or not), through the stock 2-D path. */
+function product(a: TensorInfo, b: TensorInfo, p: MatMulPlan, transposeA: boolean, transposeB: boolean, backend: unknown,
+  stock: KernelConfig): TensorInfo {
+  if (transposeB && !transposeA && shapeSize(p.batchB) === 1 && shapeSize(p.batchA) * p.m < p.n && p.m > 0 && p.k > 0) {
+    return multiplyFewRowsByTransposed(a, b, p, backend, stock);
+  }
+  const temps: TensorInfo[] = [];
+  const out = multiply(untransposed(a, transposeA, backend, temps), untransposed(b, transposeB, backend, temps), p, backend, stock);
+  for (const t of temps) (backend as WasmBackend).disposeData(t.dataId);
+  return out;
+}
+
 const batchMatMul = (stock: KernelConfig): KernelFunc => (args) => {
   const { a, b } = args.inputs as { a: TensorInfo; b: TensorInfo };
   const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
   const p = planMatMul(a.shape, b.shape, !!transposeA, !!transposeB);
-  const temps: TensorInfo[] = [];
-  const out = multiply(untransposed(a, !!transposeA, args.backend, temps), untransposed(b, !!transposeB, args.backend, temps), p, args.backend, stock);
-  for (const t of temps) (args.backend as unknown as WasmBackend).disposeData(t.dataId);
-  return out;
+  return product(a, b, p, !!transposeA, !!transposeB, args.backend, stock);
 };
 
 const fusedMatMul = (stockBatchMatMul: KernelConfig): KernelFunc => (args) => {
@@ -97,10 +122,7 @@ const fusedMatMul = (stockBatchMatMul: KernelConfig): KernelFunc => (args) => {
   };
   const attrs = args.attrs as { transposeA: boolean; transposeB: boolean; activation?: FusedActivation; leakyreluAlpha?: number };
   const p = planFusedMatMul(a.shape, b.shape, !!attrs.transposeA, !!attrs.transposeB);
-  const temps: TensorInfo[] = [];
-  const out = multiply(untransposed(a, !!attrs.transposeA, args.backend, temps), untransposed(b, !!attrs.transposeB, args.backend, temps),
-    p, args.backend, stockBatchMatMul);
-  for (const t of temps) (args.backend as unknown as WasmBackend).disposeData(t.dataId);
+  const out = product(a, b, p, !!attrs.transposeA, !!attrs.transposeB, args.backend, stockBatchMatMul);
   const memory = kernelMemory('wasm', args.backend);
   const c = memory.view(out) as Float32Array;
   if (bias) addBias(c, p.outShape, memory.view(bias) as Float32Array, bias.shape);

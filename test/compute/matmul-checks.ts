@@ -18,6 +18,8 @@ export const MATMUL_CASES: { name: string; a: number[]; b: number[] }[] = [
   { name: 'two-sided broadcast, rank 5', a: [3, 1, 2, 4, 6], b: [1, 4, 1, 6, 2] },
   { name: 'larger than a BLAS block', a: [2, 67, 130], b: [130, 33] },
   { name: 'attention scores shape', a: [2, 2, 8, 16], b: [2, 2, 16, 8] },
+  { name: 'one row against a wide shared weight (decoding)', a: [1, 7], b: [7, 40] },
+  { name: 'a few batched rows against a wide shared weight', a: [2, 1, 7], b: [7, 40] },
 ];
 
 export const TRANSPOSES: [boolean, boolean][] = [[false, false], [false, true], [true, false], [true, true]];
@@ -75,6 +77,7 @@ export const FUSED_CASES: { name: string; a: number[]; b: number[]; bias?: numbe
   { name: 'leading-dim broadcast, bias [1,3], relu6', a: [2, 3, 5, 7], b: [3, 7, 3], bias: [1, 3], activation: 'relu6' },
   { name: 'full-shape bias, leakyrelu', a: [2, 3, 5, 7], b: [3, 7, 3], bias: [2, 3, 5, 3], activation: 'leakyrelu' },
   { name: 'no bias, prelu', a: [2, 5, 7], b: [7, 3], activation: 'prelu', prelu: [3] },
+  { name: 'one row against a wide weight, row bias, relu', a: [1, 7], b: [7, 40], bias: [40], activation: 'relu' },
 ];
 
 export function checkFusedCases(): void {
