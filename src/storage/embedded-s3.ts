@@ -14,11 +14,12 @@ export async function startEmbeddedS3(directory: string, port = 0): Promise<Embe
   mkdirSync(directory, { recursive: true });
   const server = new S3rver({ address: '127.0.0.1', port, silent: true, directory });
   const address = (await server.run()) as { address: string; port: number };
+  let closed: Promise<void> | undefined;
   return {
     endpoint: `http://127.0.0.1:${address.port}`,
     // s3rver accepts exactly these credentials.
     accessKeyId: 'S3RVER',
     secretAccessKey: 'S3RVER',
-    close: () => server.close(),
+    close: () => (closed ??= server.close()), // idempotent
   };
 }
