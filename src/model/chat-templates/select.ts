@@ -4,6 +4,7 @@
 //   <|user|>, <|assistant|> and <sop>        → GLM-4
 //   <|user|>, <|assistant|> and sop          → ChatGLM3 (also glm-tiny's byte tokenizer)
 //   [gMASK] and sop, no role tokens          → ChatGLM2
+//   [gMASK] and <sop>, no role tokens        → ChatGLM-6B (v1)
 // A GLM family's training examples are always built as THUDM's fine-tuning scripts build them. When
 // tokenizer_config.json has a chat_template, generation prompts are rendered from it, as Hugging Face's
 // apply_chat_template (and vLLM) do; for THUDM's own templates this gives the same ids, except where
@@ -14,10 +15,11 @@ import { readTokenizerConfig, type TokenizerConfigJson } from '../tokenizers/loa
 import type { ChatTemplate } from './types.ts';
 import { chatglm2Template } from './chatglm2.ts';
 import { chatglm3Template } from './chatglm3.ts';
+import { chatglm6bTemplate } from './chatglm6b.ts';
 import { glm4Template } from './glm4.ts';
 import { chatTemplateSource, jinjaTemplate } from './jinja.ts';
 
-export type ChatFamily = 'chatglm2' | 'chatglm3' | 'glm4';
+export type ChatFamily = 'chatglm6b' | 'chatglm2' | 'chatglm3' | 'glm4';
 
 export function chatFamilyOf(tokenizer: Tokenizer): ChatFamily | undefined {
   const has = (token: string) => tokenizer.specialTokens[token] !== undefined;
@@ -27,10 +29,12 @@ export function chatFamilyOf(tokenizer: Tokenizer): ChatFamily | undefined {
     if (has('sop')) return 'chatglm3';
     return undefined;
   }
-  return has('sop') ? 'chatglm2' : undefined;
+  if (has('sop')) return 'chatglm2';
+  return has('<sop>') ? 'chatglm6b' : undefined;
 }
 
 const FAMILY_TEMPLATES: Record<ChatFamily, (tokenizer: Tokenizer) => ChatTemplate> = {
+  chatglm6b: chatglm6bTemplate,
   chatglm2: chatglm2Template,
   chatglm3: chatglm3Template,
   glm4: glm4Template,

@@ -1,7 +1,7 @@
 // Finds and loads a model folder's tokenizer the way THUDM's Hugging Face repos declare it:
 //   tokenizer_config.json tokenizer_class   file              tokenizer
 //   ChatGLMTokenizer                       tokenizer.model   SentencePiece (ChatGLM2, ChatGLM3)
-//   ChatGLMTokenizer                       ice_text.model    ChatGLM-6B v1 (not supported yet)
+//   ChatGLMTokenizer                       ice_text.model    ChatGLM-6B v1 (num_image_tokens from the config)
 //   ChatGLM4Tokenizer                      tokenizer.model   tiktoken (GLM-4)
 //   GlmTuneByteTokenizer                   –                 glm-tiny's byte tokenizer
 //   anything else, or no config            tokenizer.json    Hugging Face fast tokenizer
@@ -15,11 +15,12 @@ import {
   CHATGLM3_SPECIAL_TOKENS,
   loadChatGlmSentencePiece,
 } from './chatglm-sentencepiece.ts';
+import { loadChatGlm6bIceText, type IceTextConfig } from './chatglm6b-icetext.ts';
 import { loadGlm4Tiktoken } from './glm4-tiktoken.ts';
 import { createHfTokenizer, type HfTokenizerConfig } from './hf-tokenizer-json.ts';
 
 /** tokenizer_config.json, as far as tokenizers and chat templates read it. */
-export interface TokenizerConfigJson extends HfTokenizerConfig {
+export interface TokenizerConfigJson extends HfTokenizerConfig, IceTextConfig {
   tokenizer_class?: string;
   chat_template?: string | Array<{ name: string; template: string }>;
   added_tokens_decoder?: Record<string, { content: string }>;
@@ -67,7 +68,7 @@ async function load(dir: string): Promise<Tokenizer> {
       return loadChatGlmSentencePiece(join(dir, 'tokenizer.model'), tokens, declaredIds(declared));
     }
     if (await has('ice_text.model')) {
-      throw new Error("ChatGLM-6B (v1)'s ice_text.model tokenizer is not supported yet");
+      return loadChatGlm6bIceText(join(dir, 'ice_text.model'), declared);
     }
     throw new Error('tokenizer_class is ChatGLMTokenizer but tokenizer.model is missing');
   }
