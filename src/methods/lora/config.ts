@@ -15,7 +15,7 @@ export const loraSettings = {
   /** Dropout on the adapter's input (training only). */
   dropout: z.number().min(0).lt(1).default(0.1),
   target_modules: z
-    .array(z.enum(LORA_TARGET_MODULES))
+    .array(z.enum(LORA_TARGET_MODULES, { error: (issue) => `unknown target module ${JSON.stringify(issue.input)} (LoRA targets ${LORA_TARGET_MODULES.join(', ')})` }))
     .min(1)
     .refine((m) => new Set(m).size === m.length, 'target_modules must not repeat a module')
     .default(['query_key_value']),
