@@ -95,7 +95,7 @@ test("a new adapter starts as PEFT's: lora_A ~ U(−1/√in, 1/√in) from the s
   const a = method.trainable().get('base_model.model.transformer.encoder.layers.0.mlp.dense_4h_to_h.lora_A.weight')!;
   const inFeatures = model.parameters.get('transformer.encoder.layers.0.mlp.dense_4h_to_h.weight')!.shape[1]!;
   assert.deepEqual(a.shape, [8, inFeatures]);
-  const values = a.dataSync();
+  const values = a.dataSync() as Float32Array;
   const bound = 1 / Math.sqrt(inFeatures);
   const max = values.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   assert.ok(max <= bound && max > 0.95 * bound, `max |A| ${max}, bound ${bound}`);
