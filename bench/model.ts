@@ -9,6 +9,7 @@ import { initCompute } from '../src/compute/backend.ts';
 import { parameterCount, parseModelConfig } from '../src/model/config.ts';
 import { generate } from '../src/model/generate.ts';
 import { GlmModel } from '../src/model/glm.ts';
+import type { CausalLanguageModel } from '../src/model/language-model.ts';
 import { loadModel } from '../src/model/load.ts';
 import { GLM_TINY_CONFIG, ensureTinyModel, randomWeights } from '../src/model/tiny.ts';
 import { memoryWeights } from '../src/model/weights/checkpoint.ts';
@@ -59,7 +60,7 @@ function tokenBatch(batch: number, seq: number, vocab: number): number[][] {
  * backward passes until the gradients are done, and the wasm heap stops at 4 GiB (≈0.6 GiB per
  * 256-token row of the bench config), so larger batches are trained as accumulated micro-batches.
  */
-async function benchModel(name: string, model: GlmModel, batch: number, seq: number, trainBatch: number): Promise<void> {
+async function benchModel(name: string, model: CausalLanguageModel, batch: number, seq: number, trainBatch: number): Promise<void> {
   const V = model.config.paddedVocabSize;
   const ids = tokenBatch(batch, seq, V);
   console.log(`\n${name}: ${(parameterCount(model.config) / 1e6).toFixed(2)} M parameters, batch ${batch} × seq ${seq}`);

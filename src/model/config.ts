@@ -1,37 +1,23 @@
-// A model folder's config.json (THUDM's keys) parsed into a typed config. Only the ChatGLM2
-// architecture exists today; `architecture` is the discriminant a second one (ChatGLM-6B v1) will
-// join. This module is free of TF.js: the HTTP thread reads configs too (registry).
+// A model folder's config.json (THUDM's keys) parsed into a typed config, one per architecture:
+// ChatGLM2 (ChatGLM2/3, GLM-4) here, ChatGLM-6B v1 in chatglm6b/config.ts; `architecture` tells them
+// apart. This module is free of TF.js: the HTTP thread reads configs too (registry).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { chatGlm6bTensorShapes, isUnusedChatGlm6bTensor, parseChatGlm6bConfig, type ChatGlm6bConfig } from './chatglm6b/config.ts';
 import { ModelFormatError } from './errors.ts';
 import type { WeightSource } from './weights/checkpoint.ts';
 
-/**
- * THUDM's `ChatGLMModel` as shipped with ChatGLM2-6B, ChatGLM3-6B and GLM-4-9B: RMSNorm, half-head
- * interleaved rotary, grouped K/V, fused qkv with bias, SwiGLU, untied output layer.
- */
-export interface ChatGlm2Config {
-  architecture: 'chatglm2';
+/** What every architecture's config states, under one name (generation, the registry and the methods read these). */
+export interface ModelConfigBase {
   numLayers: number;
   hiddenSize: number;
-  /** Width of one SwiGLU half; dense_h_to_4h has 2 × this many outputs. */
-  ffnHiddenSize: number;
-  /** Per-head dimension d. */
-  kvChannels: number;
   numAttentionHeads: number;
-  /** Key/value heads; consecutive query heads share one (head k uses group floor(k / (heads/groups))). */
-  multiQueryGroupNum: number;
   /** Rows of the embedding and output layer (≥ the tokenizer's vocabulary). */
   paddedVocabSize: number;
   /** Context length the model was trained for. */
   seqLength: number;
   layernormEpsilon: number;
-  addQkvBias: boolean;
-  /** Rotary base is 10000 · ropeRatio (GLM-4 long-context models raise it). */
-  ropeRatio: number;
-  hiddenDropout: number;
-  attentionDropout: number;
   /** P-tuning v2 prefix length when the folder is a P-tuning checkpoint, else null. */
   preSeqLen: number | null;
   prefixProjection: boolean;
@@ -41,8 +27,27 @@ export interface ChatGlm2Config {
   raw: Record<string, unknown>;
 }
 
-/** Every architecture the runtime implements (a union as soon as there are two). */
-export type ModelConfig = ChatGlm2Config;
+/**
+ * THUDM's `ChatGLMModel` as shipped with ChatGLM2-6B, ChatGLM3-6B and GLM-4-9B: RMSNorm, half-head
+ * interleaved rotary, grouped K/V, fused qkv with bias, SwiGLU, untied output layer.
+ */
+export interface ChatGlm2Config extends ModelConfigBase {
+  architecture: 'chatglm2';
+  /** Width of one SwiGLU half; dense_h_to_4h has 2 × this many outputs. */
+  ffnHiddenSize: number;
+  /** Per-head dimension d. */
+  kvChannels: number;
+  /** Key/value heads; consecutive query heads share one (head k uses group floor(k / (heads/groups))). */
+  multiQueryGroupNum: number;
+  addQkvBias: boolean;
+  /** Rotary base is 10000 · ropeRatio (GLM-4 long-context models raise it). */
+  ropeRatio: number;
+  hiddenDropout: number;
+  attentionDropout: number;
+}
+
+/** Every architecture the runtime implements. */
+export type ModelConfig = ChatGlm2Config | ChatGlm6bConfig;
 
 const int = z.number().int();
 const positive = int.positive();
@@ -79,7 +84,7 @@ const chatGlm2Schema = z.looseObject({
   pad_token_id: int.default(0),
 });
 
-// Keys that only ChatGLM-6B (v1) configs carry.
+// Keys that only ChatGLM-6B (v1) configs carry: their presence selects the v1 parser.
 const V1_KEYS = ['position_encoding_2d', 'inner_hidden_size', 'max_sequence_length'];
 
 /** Settings THUDM's code supports that this runtime does not implement: [predicate, reason]. */
@@ -105,10 +110,7 @@ export function parseModelConfig(json: unknown, source = 'config.json'): ModelCo
     throw new ModelFormatError(`${source}: not a JSON object`);
   }
   const raw = json as Record<string, unknown>;
-  const v1Key = V1_KEYS.find((k) => k in raw);
-  if (v1Key) {
-    throw new ModelFormatError(`${source}: ChatGLM-6B (v1) models (config key "${v1Key}") are not supported yet`);
-  }
+  if (V1_KEYS.some((k) => k in raw)) return parseChatGlm6bConfig(raw, source);
   if ('vision_config' in raw) {
     throw new ModelFormatError(`${source}: multimodal GLM models (config key "vision_config") are not supported`);
   }
@@ -157,8 +159,12 @@ export function readModelConfig(dir: string): ModelConfig {
   return parseModelConfig(json, path);
 }
 
-/** The THUDM tensor names and shapes a config implies, in checkpoint (name) order of the layers. */
+/** The THUDM tensor names and shapes of the model's parameters, in checkpoint order of the layers. */
 export function expectedTensorShapes(config: ModelConfig): Map<string, number[]> {
+  return config.architecture === 'chatglm6b' ? chatGlm6bTensorShapes(config) : chatGlm2TensorShapes(config);
+}
+
+function chatGlm2TensorShapes(config: ChatGlm2Config): Map<string, number[]> {
   const { hiddenSize: h, numAttentionHeads: H, multiQueryGroupNum: g, kvChannels: d, ffnHiddenSize: f } = config;
   const shapes = new Map<string, number[]>();
   shapes.set('transformer.embedding.word_embeddings.weight', [config.paddedVocabSize, h]);
@@ -177,8 +183,10 @@ export function expectedTensorShapes(config: ModelConfig): Map<string, number[]>
   return shapes;
 }
 
-/** Tensors real checkpoints carry that the model does not use (THUDM's forward never reads them). */
-export const IGNORED_TENSORS: ReadonlySet<string> = new Set(['transformer.rotary_pos_emb.inv_freq']);
+/** Tensors real checkpoints carry that the model does not read (THUDM's forward never does either). */
+export function isUnusedTensor(config: ModelConfig, name: string): boolean {
+  return config.architecture === 'chatglm6b' ? isUnusedChatGlm6bTensor(name) : name === 'transformer.rotary_pos_emb.inv_freq';
+}
 
 /**
  * Checks that the weights are exactly the model's: every expected tensor present with its shape, no
@@ -188,7 +196,7 @@ export function checkWeights(config: ModelConfig, source: WeightSource): void {
   const expected = expectedTensorShapes(config);
   const present = new Set(source.names());
   for (const name of present) {
-    if (!expected.has(name) && !IGNORED_TENSORS.has(name)) throw new ModelFormatError(`${source.location}: unexpected tensor "${name}"`);
+    if (!expected.has(name) && !isUnusedTensor(config, name)) throw new ModelFormatError(`${source.location}: unexpected tensor "${name}"`);
   }
   for (const [name, shape] of expected) {
     if (!present.has(name)) throw new ModelFormatError(`${source.location}: missing tensor "${name}"`);
@@ -197,6 +205,19 @@ export function checkWeights(config: ModelConfig, source: WeightSource): void {
       throw new ModelFormatError(`${source.location}: tensor "${name}" has shape [${actual}], expected [${shape}]`);
     }
   }
+}
+
+/**
+ * THUDM's PrefixEncoder for P-tuning v2 on this architecture. prefix_encoder(arange(P)) is [P, width]
+ * (every layer's prefix key and value); with prefix_projection it is an embedding [P, projectionInput]
+ * → trans.0 Linear(projectionInput, hidden) → tanh → trans.2 Linear(hidden, width).
+ */
+export function prefixEncoderShape(config: ModelConfig): { width: number; projectionInput: number } {
+  if (config.architecture === 'chatglm6b') {
+    return { width: config.numLayers * 2 * config.hiddenSize, projectionInput: config.hiddenSize };
+  }
+  const width = config.numLayers * 2 * config.multiQueryGroupNum * config.kvChannels;
+  return { width, projectionInput: width };
 }
 
 /** Parameter count from the config alone (the weights' shapes must agree; loading checks it). */

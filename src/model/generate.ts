@@ -2,7 +2,7 @@
 // sampling, penalties, stop ids and stop strings, log-probabilities, streaming and cancellation.
 import type * as tf from '@tensorflow/tfjs';
 import type { AdapterSet } from './extensions.ts';
-import type { GlmModel } from './glm.ts';
+import type { CausalLanguageModel } from './language-model.ts';
 import { Rng } from './random.ts';
 import { applyPenalties, chooseToken, logSoftmax, topEntries, type SamplingOptions } from './sampling.ts';
 
@@ -66,7 +66,7 @@ function findStopString(text: string, stops: readonly string[]): { stop: string;
  * Yields each token as soon as it is chosen and returns the result when generation ends. Yields to
  * the event loop between tokens, so an abort signalled by another event is seen at the next token.
  */
-export async function* generateTokens(model: GlmModel, promptIds: readonly number[], options: GenerateOptions): AsyncGenerator<GeneratedToken, GenerationResult> {
+export async function* generateTokens(model: CausalLanguageModel, promptIds: readonly number[], options: GenerateOptions): AsyncGenerator<GeneratedToken, GenerationResult> {
   if (promptIds.length === 0) throw new Error('the prompt must hold at least one token');
   if (options.stopStrings?.length && !options.decode) throw new Error('stop strings need a decode function');
   const { config } = model;
@@ -116,7 +116,7 @@ export async function* generateTokens(model: GlmModel, promptIds: readonly numbe
 }
 
 /** Generates to the end; `onToken` sees each token as it is produced. */
-export async function generate(model: GlmModel, promptIds: readonly number[], options: GenerateOptions & { onToken?: (token: GeneratedToken) => void }): Promise<GenerationResult> {
+export async function generate(model: CausalLanguageModel, promptIds: readonly number[], options: GenerateOptions & { onToken?: (token: GeneratedToken) => void }): Promise<GenerationResult> {
   const tokens = generateTokens(model, promptIds, options);
   for (;;) {
     const next = await tokens.next();

@@ -6,7 +6,7 @@
 // query heads folded into rows (K/V never repeated), masks built once per forward, everything 2D
 // [N, h] between attention blocks, only ops with gradients on every backend.
 import * as tf from '@tensorflow/tfjs';
-import { checkWeights, expectedTensorShapes, type ModelConfig } from './config.ts';
+import { checkWeights, expectedTensorShapes, type ChatGlm2Config, type ModelConfig } from './config.ts';
 import type { WeightSource } from './weights/checkpoint.ts';
 import type { TensorToWrite } from './weights/safetensors.ts';
 import type { AdapterSet, FrozenLinearWeight } from './extensions.ts';
@@ -88,7 +88,7 @@ class SelfAttention {
   private readonly groups: number;
   private readonly d: number;
 
-  constructor(readonly query_key_value: Linear, readonly dense: Linear, config: ModelConfig, private readonly rotaryP: tf.Tensor2D, private readonly dropoutRate: number) {
+  constructor(readonly query_key_value: Linear, readonly dense: Linear, config: ChatGlm2Config, private readonly rotaryP: tf.Tensor2D, private readonly dropoutRate: number) {
     this.heads = config.numAttentionHeads;
     this.groups = config.multiQueryGroupNum;
     this.d = config.kvChannels;
@@ -177,7 +177,7 @@ export class GlmModel implements CausalLanguageModel {
   private readonly final_layernorm: RMSNorm;
   private readonly rotaryP: tf.Tensor2D;
 
-  private constructor(readonly config: ModelConfig, params: Map<string, tf.Variable>) {
+  private constructor(readonly config: ChatGlm2Config, params: Map<string, tf.Variable>) {
     this.params = params;
     this.parameters = params;
     // kept: the model may be built inside a caller's tidy
@@ -203,6 +203,7 @@ export class GlmModel implements CausalLanguageModel {
    * shape, and no other tensor may be (except THUDM's unused rotary inv_freq buffer).
    */
   static fromWeights(config: ModelConfig, source: WeightSource): GlmModel {
+    if (config.architecture !== 'chatglm2') throw new Error(`GlmModel is the ChatGLM2 architecture, not ${config.architecture} (loadModel picks the class)`);
     checkWeights(config, source);
     const expected = expectedTensorShapes(config);
     const params = new Map<string, tf.Variable>();

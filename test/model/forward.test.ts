@@ -101,7 +101,9 @@ test('lastPositionOnly gives the last row of the full logits', () => {
 });
 
 test('dropout is off in eval mode, repeatable with a seed in training mode', () => {
-  const dropoutModel = GlmModel.fromWeights({ ...model.config, hiddenDropout: 0.1, attentionDropout: 0.1 }, fileWeights(join(TINY_CHATGLM3, 'model.safetensors')));
+  const { config } = model;
+  assert.ok(config.architecture === 'chatglm2');
+  const dropoutModel = GlmModel.fromWeights({ ...config, hiddenDropout: 0.1, attentionDropout: 0.1 }, fileWeights(join(TINY_CHATGLM3, 'model.safetensors')));
   const f = reference.forward[1];
   const evalLogits = take(dropoutModel.forward(f.input_ids).logits);
   const a = take(dropoutModel.forward(f.input_ids, { training: true, dropoutSeed: 7 }).logits);

@@ -25,8 +25,10 @@ test('lists glm-tiny and good folders, and reports each broken folder with its r
   writeFileSync(join(copyFixture('tiny-chatglm3'), 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'GlmTuneByteTokenizer' }));
   // broken: no tokenizer
   copyFixture('no-tokenizer');
-  // broken: ChatGLM-6B v1 config
-  cpSync(join('test', 'fixtures', 'glm1', 'tiny-chatglm6b'), folder('chatglm6b'), { recursive: true });
+  // good: the ChatGLM-6B (v1) fixture, with the byte tokenizer declaration
+  const v1 = folder('chatglm6b');
+  cpSync(join('test', 'fixtures', 'glm1', 'tiny-chatglm6b'), v1, { recursive: true });
+  writeFileSync(join(v1, 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'GlmTuneByteTokenizer' }));
   // broken: weights for another shape
   const wrongShape = copyFixture('wrong-shape');
   const config = JSON.parse(readFileSync(join(wrongShape, 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -36,17 +38,20 @@ test('lists glm-tiny and good folders, and reports each broken folder with its r
   writeFileSync(join(copyFixture('glm-tiny'), 'tokenizer_config.json'), JSON.stringify({ tokenizer_class: 'GlmTuneByteTokenizer' }));
 
   const { models, problems } = await listBaseModels({ modelsDir, tinyDir: join(root, 'data', 'glm-tiny') });
-  assert.deepEqual(models.map((m) => m.id), ['glm-tiny', 'tiny-chatglm3']);
-  const [tiny, fixture] = models;
+  assert.deepEqual(models.map((m) => m.id), ['glm-tiny', 'chatglm6b', 'tiny-chatglm3']);
+  const [tiny, chatglm6b, fixture] = models;
   assert.equal(tiny.builtIn, true);
   assert.equal(tiny.tokenizerKind, 'byte');
   assert.equal(tiny.contextLength, 512);
   const file = SafetensorsFile.open(join(TINY_CHATGLM3, 'model.safetensors'));
   const stored = file.names().filter((n) => !n.endsWith('inv_freq')).reduce((s, n) => s + file.info(n).shape.reduce((a, b) => a * b, 1), 0);
   assert.deepEqual(fixture, { id: 'tiny-chatglm3', architecture: 'chatglm2', parameterCount: stored, contextLength: 256, tokenizerKind: 'byte', path: join(modelsDir, 'tiny-chatglm3'), builtIn: false });
+  // v1: the tied lm_head and the rotary buffers are not parameters
+  const v1File = SafetensorsFile.open(join(v1, 'model.safetensors'));
+  const v1Stored = v1File.names().filter((n) => !n.endsWith('inv_freq') && n !== 'lm_head.weight').reduce((s, n) => s + v1File.info(n).shape.reduce((a, b) => a * b, 1), 0);
+  assert.deepEqual(chatglm6b, { id: 'chatglm6b', architecture: 'chatglm6b', parameterCount: v1Stored, contextLength: 256, tokenizerKind: 'byte', path: v1, builtIn: false });
   const reasons = Object.fromEntries(problems.map((p) => [p.id, p.reason]));
-  assert.deepEqual(Object.keys(reasons).sort(), ['chatglm6b', 'empty', 'glm-tiny', 'no-tokenizer', 'wrong-shape']);
-  assert.match(reasons['chatglm6b'], /ChatGLM-6B \(v1\)/);
+  assert.deepEqual(Object.keys(reasons).sort(), ['empty', 'glm-tiny', 'no-tokenizer', 'wrong-shape']);
   assert.match(reasons['empty'], /config.json/);
   assert.match(reasons['glm-tiny'], /built-in/);
   assert.match(reasons['no-tokenizer'], /tokenizer/);
