@@ -6,10 +6,10 @@ import { qloraConfigSchema } from './qlora/config.ts';
 import { ptuningConfigSchema } from './ptuning/config.ts';
 
 /** Every base parameter trains. */
-export const fullConfigSchema = z.strictObject({ type: z.literal('full') });
+const fullConfigSchema = z.strictObject({ type: z.literal('full') });
 
 /** Only the last `layers` transformer layers train (LLaMA-Factory's freeze tuning). */
-export const freezeConfigSchema = z.strictObject({
+const freezeConfigSchema = z.strictObject({
   type: z.literal('freeze'),
   layers: z.number().int().positive().default(2),
   /** Also train output_layer and final_layernorm (the norm scales exactly what the output layer reads). */
@@ -24,7 +24,6 @@ export const methodConfigSchema = z.discriminatedUnion('type', [
   ptuningConfigSchema,
 ]);
 
-export type FullConfig = z.infer<typeof fullConfigSchema>;
 export type FreezeConfig = z.infer<typeof freezeConfigSchema>;
 /** A parsed config (defaults filled in). Parse user input with methodConfigSchema.parse. */
 export type MethodConfig = z.infer<typeof methodConfigSchema>;

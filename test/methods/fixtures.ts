@@ -13,7 +13,7 @@ interface TrainStep {
   grad_l2_norm_per_tensor: Record<string, number>;
 }
 export interface MethodReference {
-  lora: { train_step: TrainStep & { grads: Record<string, number[][]> } };
+  lora: { train_step: TrainStep & { grads: Record<string, number[][]>; loss_after: number } };
   ptuning: { loss: number; train_step: TrainStep };
   full_finetune: { train_step: TrainStep & { grads_subset: Record<string, number[]> } };
   qlora: {

@@ -36,6 +36,26 @@ test('an adapter loaded from the PEFT fixture gives the reference LoRA logits an
   lora.dispose();
 });
 
+test('adapters loaded side by side serve per pass on one base: the fixture adapter and the one after a training step', () => {
+  const first = loadLora(model, FIXTURE_ADAPTER);
+  const stepped = loadLora(model, join(GLM_FIXTURES, 'lora-after-step'));
+  const loss = (adapters?: typeof first.adapters): number => take(model.loss(lossBatch.input_ids, lossBatch.labels, { adapters }));
+  for (let round = 0; round < 2; round++) {
+    assert.ok(Math.abs(loss(stepped.adapters) - methodReference.lora.train_step.loss_after) < 1e-5, 'adapter after the step: loss_after');
+    assert.ok(Math.abs(loss(first.adapters) - reference.lora.loss) < 1e-5, 'fixture adapter: its loss');
+    assert.ok(Math.abs(loss() - reference.loss.loss) < 1e-5, 'no adapter: the base loss');
+  }
+  first.dispose();
+  stepped.dispose();
+});
+
+test("target modules match as PEFT matches them, by name suffix: 'dense' is self_attention.dense only", () => {
+  const method = createMethod(model, { type: 'lora', target_modules: ['dense'] }, { seed: 1 });
+  assert.deepEqual([...method.trainable().keys()], [0, 1].flatMap((l) =>
+    ['lora_A', 'lora_B'].map((m) => `base_model.model.transformer.encoder.layers.${l}.self_attention.dense.${m}.weight`)));
+  method.dispose();
+});
+
 test('merging adds scaling·B·A to the weights (same logits without adapters); unmerging restores W', () => {
   const method = createMethod(model, FIXTURE_CONFIG, { seed: 1, initFrom: FIXTURE_ADAPTER }) as LoraModel;
   const site = 'transformer.encoder.layers.1.mlp.dense_h_to_4h.weight';

@@ -4,7 +4,6 @@ import { z } from 'zod';
 
 /** THUDM module names LoRA can target; PEFT matches them as name suffixes of the model's linear sites. */
 export const LORA_TARGET_MODULES = ['query_key_value', 'dense', 'dense_h_to_4h', 'dense_4h_to_h'] as const;
-export type LoraTargetModule = (typeof LORA_TARGET_MODULES)[number];
 
 /** The LoRA fields, shared by `lora` and `qlora` configs. */
 export const loraSettings = {

@@ -19,7 +19,7 @@ export function peftKey(site: string, matrix: 'lora_A' | 'lora_B'): string {
 }
 
 /** adapter_config.json's fields, in PEFT's order, for an adapter of `settings` trained on `baseModel`. */
-export function adapterConfigJson(settings: LoraShape, baseModel: string | null): Record<string, unknown> {
+function adapterConfigJson(settings: LoraShape, baseModel: string | null): Record<string, unknown> {
   return {
     peft_type: 'LORA',
     task_type: 'CAUSAL_LM',

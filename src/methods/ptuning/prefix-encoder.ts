@@ -9,7 +9,7 @@ import { ModelFormatError } from '../../model/errors.ts';
 import type { WeightSource } from '../../model/weights/checkpoint.ts';
 import { kaimingUniform, standardNormal, uniform } from '../init.ts';
 
-export const EMBEDDING = 'transformer.prefix_encoder.embedding.weight';
+const EMBEDDING = 'transformer.prefix_encoder.embedding.weight';
 const TRANS_0 = 'transformer.prefix_encoder.trans.0';
 const TRANS_2 = 'transformer.prefix_encoder.trans.2';
 
@@ -20,7 +20,7 @@ export interface PrefixShape {
 }
 
 /** Width of one prefix row: keys and values of every layer, as the model's ForwardOptions.prefix takes them. */
-export function prefixWidth(config: ModelConfig): number {
+function prefixWidth(config: ModelConfig): number {
   const perLayer = config.architecture === 'chatglm2' ? config.multiQueryGroupNum * config.kvChannels : config.hiddenSize;
   return config.numLayers * 2 * perLayer;
 }
