@@ -96,12 +96,6 @@ test('errors name the folder and what is missing', async () => {
   const noGlm4Model = makeModelFolder({ 'tokenizer_config.json': { tokenizer_class: 'ChatGLM4Tokenizer' } });
   await assert.rejects(loadTokenizer(noGlm4Model), /ChatGLM4Tokenizer but tokenizer\.model is missing/);
 
-  const v1 = makeModelFolder({
-    'ice_text.model': { copy: join(FIXTURES, 'chatglm6b', 'ice_text.model') },
-    'tokenizer_config.json': { tokenizer_class: 'ChatGLMTokenizer' },
-  });
-  await assert.rejects(loadTokenizer(v1), /ChatGLM-6B \(v1\).*not supported yet/);
-
   const unknown = makeModelFolder({ 'tokenizer_config.json': { tokenizer_class: 'LlamaTokenizer' } });
   await assert.rejects(loadTokenizer(unknown), /"LlamaTokenizer" is not supported and there is no tokenizer\.json/);
 
