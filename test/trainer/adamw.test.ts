@@ -26,7 +26,7 @@ const batch: Batch = {
   targets: reference.loss.num_predicted_tokens,
 };
 const FIXTURE_ADAMW = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
-const LORA_ALL_SITES = { r: 4, alpha: 8, dropout: 0, target_modules: ['query_key_value', 'dense', 'dense_h_to_4h', 'dense_4h_to_h'] } as const;
+const LORA_ALL_SITES = { r: 4, alpha: 8, dropout: 0, target_modules: ['query_key_value' as const, 'dense' as const, 'dense_h_to_4h' as const, 'dense_4h_to_h' as const] };
 
 function maxAbsDiff(actual: Float32Array, expected: number[]): number {
   assert.equal(actual.length, expected.length);
