@@ -1,10 +1,12 @@
 // A model folder's weights as Hugging Face lays them out: one `model.safetensors`, or shards
-// `model-00001-of-0000N.safetensors` listed by `model.safetensors.index.json` ({metadata, weight_map}).
+// `model-00001-of-0000N.safetensors` listed by `model.safetensors.index.json` ({metadata, weight_map});
+// folders with PyTorch .bin files only are read through ./torch-pickle.ts.
 import { existsSync, readFileSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { ModelFormatError } from '../errors.ts';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from './safetensors.ts';
 import { BYTES_PER_ELEMENT, type StorageDtype } from './dtypes.ts';
+import { openTorchWeights, TORCH_INDEX_FILE, TORCH_SINGLE_FILE } from './torch-pickle.ts';
 
 export const SINGLE_FILE = 'model.safetensors';
 export const INDEX_FILE = 'model.safetensors.index.json';
@@ -66,14 +68,18 @@ function shardedWeights(indexPath: string): WeightSource {
   };
 }
 
-/** Opens the weights of a model folder (sharded index first, as transformers does), or a .safetensors path. */
+/**
+ * Opens the weights of a model folder as transformers looks for them: safetensors (sharded index first),
+ * else PyTorch .bin files (THUDM ships ChatGLM-6B only so); or the path of one such file.
+ */
 export function openWeights(path: string): WeightSource {
-  if (statSync(path).isFile()) return fileWeights(path);
+  if (statSync(path).isFile()) return path.endsWith('.bin') ? openTorchWeights(path) : fileWeights(path);
   const index = join(path, INDEX_FILE);
   if (existsSync(index)) return shardedWeights(index);
   const single = join(path, SINGLE_FILE);
   if (existsSync(single)) return fileWeights(single);
-  throw new ModelFormatError(`${path}: no ${SINGLE_FILE} or ${INDEX_FILE}`);
+  if (existsSync(join(path, TORCH_INDEX_FILE)) || existsSync(join(path, TORCH_SINGLE_FILE))) return openTorchWeights(path);
+  throw new ModelFormatError(`${path}: no ${SINGLE_FILE} or ${INDEX_FILE} (nor ${TORCH_SINGLE_FILE} or ${TORCH_INDEX_FILE})`);
 }
 
 export interface CheckpointWriteOptions {
