@@ -12,6 +12,7 @@ import type { TensorToWrite } from './weights/safetensors.ts';
 
 export const GLM_TINY_ID = 'glm-tiny';
 const GLM_TINY_SEED = 20241128;
+const OUTPUT_LAYER_STD = 0.1;
 
 /**
  * THUDM's config keys for glm-tiny. Vocabulary: 0 `<unk>`/pad, 1 `<s>`, 2 `</s>` (eos), byte b → b + 3,
@@ -57,8 +58,11 @@ export const GLM_TINY_TOKENIZER_CONFIG = { tokenizer_class: BYTE_TOKENIZER_CLASS
 
 /**
  * Deterministic initial weights for any config: norms 1, qkv bias 0, every matrix N(0, 0.02) (GPT-2 /
- * Megatron's init_method_std). Each tensor draws from its own generator seeded by (seed, name), so the
- * values do not depend on the order in which tensors are produced.
+ * Megatron's init_method_std) except the output layer, N(0, 0.1). The final RMSNorm fixes the hidden
+ * state's scale, so the output layer's scale caps every logit at about std·hidden (12.8 for glm-tiny):
+ * at 0.02 the cap is 2.6, no confident prediction is reachable, and methods that leave the output layer
+ * frozen (LoRA, P-tuning) cannot fit anything. Initial logits stay small (std·√hidden ≈ 1.1). Each tensor
+ * draws from its own generator seeded by (seed, name), so values do not depend on production order.
  */
 export function randomWeights(config: ModelConfig, seed: number): TensorToWrite[] {
   return [...expectedTensorShapes(config)].map(([name, shape]) => ({
@@ -69,7 +73,8 @@ export function randomWeights(config: ModelConfig, seed: number): TensorToWrite[
       if (name.endsWith('layernorm.weight')) return values.fill(1);
       if (name.endsWith('.bias')) return values;
       const rng = new Rng((seed ^ hashString(name)) >>> 0);
-      for (let i = 0; i < values.length; i++) values[i] = 0.02 * rng.normal();
+      const std = name === 'transformer.output_layer.weight' ? OUTPUT_LAYER_STD : 0.02;
+      for (let i = 0; i < values.length; i++) values[i] = std * rng.normal();
       return values;
     },
   }));

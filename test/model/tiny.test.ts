@@ -39,9 +39,9 @@ test('glm-tiny has the agreed shape and loads with the byte tokenizer', async (t
   const logits = take<number[][][]>(model.forward([ids]).logits);
   model.dispose();
   assert.deepEqual([logits.length, logits[0].length, logits[0][0].length], [1, ids.length, 272]);
-  // random init with std 0.02: near-uniform predictions, finite
+  // random init, output layer N(0, 0.1): logits of std ≈ 0.1·√128 ≈ 1.1, so no token is near certain
   const row = logits[0][ids.length - 1];
-  assert.ok(row.every(Number.isFinite) && Math.max(...row.map(Math.abs)) < 2);
+  assert.ok(row.every(Number.isFinite) && Math.max(...row.map(Math.abs)) < 6);
 });
 
 test('two processes creating glm-tiny at once both end with one complete folder', async (t) => {
