@@ -36,13 +36,14 @@ export function scratchDir(t: { after: (fn: () => void) => void }, prefix: strin
 }
 
 /**
- * A model folder with glm-tiny's byte tokenizer and a smaller architecture (2 layers, hidden 64),
- * random weights from `seed`. `outputScale` multiplies the output layer's N(0, 0.02) init: with a
+ * A model folder with glm-tiny's byte tokenizer, by default a smaller architecture (2 layers, hidden
+ * 64; `glmTinyShape`: glm-tiny's 4 layers, hidden 128), random weights from `seed`. `outputScale` multiplies the output layer's N(0, 0.02) init: with a
  * frozen output layer (LoRA, P-tuning) and RMS-normed hidden states, logits are bounded by
  * |w_row|·√h ≈ 0.02·h, too little for any adapter to fit a dataset; ×10 gives room.
  */
-export function writeTestModel(dir: string, options: { seed?: number; outputScale?: number } = {}): string {
-  const raw = { ...GLM_TINY_CONFIG, num_layers: 2, hidden_size: 64, ffn_hidden_size: 172, kv_channels: 16, num_attention_heads: 4, seq_length: 256 };
+export function writeTestModel(dir: string, options: { seed?: number; outputScale?: number; glmTinyShape?: boolean } = {}): string {
+  const small = { num_layers: 2, hidden_size: 64, ffn_hidden_size: 172, kv_channels: 16 };
+  const raw = { ...GLM_TINY_CONFIG, ...(options.glmTinyShape ? {} : small), seq_length: 256 };
   const config = parseModelConfig(raw, 'test model');
   const scale = options.outputScale ?? 10;
   mkdirSync(dir, { recursive: true });
