@@ -5,7 +5,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initCompute } from '../../src/compute/backend.ts';
-import { continuationInputs, promptInputs, promptPositions, promptVisibility, rotaryInvFreq, rowContexts } from '../../src/model/chatglm6b/attention-inputs.ts';
+import { continuationInputs, promptInputs, promptPositions, promptSees, rotaryInvFreq, rowContexts, type RowContext } from '../../src/model/chatglm6b/attention-inputs.ts';
 import { gelu } from '../../src/model/chatglm6b/gelu.ts';
 import { readModelConfig } from '../../src/model/config.ts';
 import { glm1, tokenMaskFrom, TINY_CHATGLM6B } from './chatglm6b-fixtures.ts';
@@ -15,8 +15,9 @@ await initCompute();
 const config = readModelConfig(TINY_CHATGLM6B);
 assert.ok(config.architecture === 'chatglm6b');
 const ones = (ids: number[][]): number[][] => ids.map((row) => row.map(() => 1));
-/** THUDM's bool mask [B][1][T][T] (true = masked) from our visibility (true = visible). */
-const thudmMask = (visible: boolean[][][]): boolean[][][][] => visible.map((rows) => [rows.map((row) => row.map((v) => !v))]);
+/** THUDM's bool mask [B][1][T][T], true = masked. */
+const thudmMask = (contexts: RowContext[], seq: number): boolean[][][][] =>
+  contexts.map((c) => [Array.from({ length: seq }, (_, t) => Array.from({ length: seq }, (_, j) => !promptSees(c, t, j)))]);
 
 test('default position ids, context lengths, mask positions and masks are THUDMâ€™s, exactly', () => {
   for (const f of glm1.forward) {
@@ -24,13 +25,13 @@ test('default position ids, context lengths, mask positions and masks are THUDMâ
     assert.deepEqual(contexts, [{ start: 0, contextLength: f.context_length, maskPosition: f.mask_position }], f.name);
     const T = f.input_ids[0].length;
     assert.deepEqual(promptPositions(contexts, T), f.position_ids, f.name);
-    assert.deepEqual(thudmMask(promptVisibility(contexts, T)), f.attention_mask, f.name);
+    assert.deepEqual(thudmMask(contexts, T), f.attention_mask, f.name);
   }
   // the training batch: different context lengths per row, right padding treated as tokens (THUDM passes no mask)
   const loss = glm1.loss;
   const contexts = rowContexts(loss.input_ids, ones(loss.input_ids), config);
   assert.deepEqual(promptPositions(contexts, loss.input_ids[0].length), loss.position_ids);
-  assert.deepEqual(thudmMask(promptVisibility(contexts, loss.input_ids[0].length)), loss.attention_mask);
+  assert.deepEqual(thudmMask(contexts, loss.input_ids[0].length), loss.attention_mask);
 });
 
 test('a left-padded batch: positions and mask of the unpadded rows, padded with 0 and with "masked"', () => {
@@ -39,7 +40,7 @@ test('a left-padded batch: positions and mask of the unpadded rows, padded with 
   const contexts = rowContexts(ref.input_ids, tokenMaskFrom(ref.real_token_from, T), config);
   assert.deepEqual(contexts.map((c) => c.start), ref.real_token_from);
   assert.deepEqual(promptPositions(contexts, T), ref.position_ids);
-  assert.deepEqual(thudmMask(promptVisibility(contexts, T)), ref.attention_mask);
+  assert.deepEqual(thudmMask(contexts, T), ref.attention_mask);
   // padding rows see no key, so their queries are zeroed; every real row sees something
   const { seesKeys } = promptInputs(contexts, T, 0);
   assert.deepEqual(Array.from(seesKeys), tokenMaskFrom(ref.real_token_from, T).flat());

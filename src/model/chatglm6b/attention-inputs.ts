@@ -66,15 +66,11 @@ export function promptPositions(contexts: readonly RowContext[], seq: number): n
 }
 
 /**
- * THUDM's get_masks for a left-padded batch, [B][T][T], true = query t may attend key j: both are
- * tokens, and j ≤ t or j is in the context (before `<sop>`).
+ * THUDM's get_masks for one row of a left-padded batch: query t may attend key j when both are tokens,
+ * and j ≤ t or j is in the context (before `<sop>`).
  */
-export function promptVisibility(contexts: readonly RowContext[], seq: number): boolean[][][] {
-  return contexts.map(({ start, contextLength }) =>
-    Array.from({ length: seq }, (_, t) =>
-      Array.from({ length: seq }, (_, j) => t >= start && j >= start && (j <= t || j - start < contextLength)),
-    ),
-  );
+export function promptSees({ start, contextLength }: RowContext, t: number, j: number): boolean {
+  return t >= start && j >= start && (j <= t || j - start < contextLength);
 }
 
 export interface AdditiveMask {
@@ -121,8 +117,7 @@ function maskFrom(batch: number, seq: number, keys: number, visible: (b: number,
  * prepends P visible columns to its mask).
  */
 export function promptInputs(contexts: readonly RowContext[], seq: number, prefixLength: number): AttentionInputs {
-  const visibility = promptVisibility(contexts, seq);
-  const { mask, seesKeys } = maskFrom(contexts.length, seq, prefixLength + seq, (b, t, j) => j < prefixLength || visibility[b][t][j - prefixLength]);
+  const { mask, seesKeys } = maskFrom(contexts.length, seq, prefixLength + seq, (b, t, j) => j < prefixLength || promptSees(contexts[b], t, j - prefixLength));
   return { positions: promptPositions(contexts, seq), mask, seesKeys, maskPositions: contexts.map((c) => c.maskPosition) };
 }
 
@@ -168,16 +163,12 @@ export function rotaryTables(positions: readonly (readonly (readonly number[])[]
   const sin = new Float32Array(positions.length * seq * headDim);
   positions.forEach((rows, b) => {
     for (let t = 0; t < seq; t++) {
-      const o = (b * seq + t) * headDim;
       for (let half = 0; half < 2; half++) {
         const p = rows[half][t];
+        const o = (b * seq + t) * headDim + half * n;
         for (let j = 0; j < n / 2; j++) {
-          const c = Math.cos(p * theta[j]);
-          const s = Math.sin(p * theta[j]);
-          for (const dim of [o + half * n + j, o + half * n + j + n / 2]) {
-            cos[dim] = c;
-            sin[dim] = s;
-          }
+          cos[o + j] = cos[o + j + n / 2] = Math.cos(p * theta[j]);
+          sin[o + j] = sin[o + j + n / 2] = Math.sin(p * theta[j]);
         }
       }
     }
