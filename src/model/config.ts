@@ -207,19 +207,6 @@ export function checkWeights(config: ModelConfig, source: WeightSource): void {
   }
 }
 
-/**
- * THUDM's PrefixEncoder for P-tuning v2 on this architecture. prefix_encoder(arange(P)) is [P, width]
- * (every layer's prefix key and value); with prefix_projection it is an embedding [P, projectionInput]
- * → trans.0 Linear(projectionInput, hidden) → tanh → trans.2 Linear(hidden, width).
- */
-export function prefixEncoderShape(config: ModelConfig): { width: number; projectionInput: number } {
-  if (config.architecture === 'chatglm6b') {
-    return { width: config.numLayers * 2 * config.hiddenSize, projectionInput: config.hiddenSize };
-  }
-  const width = config.numLayers * 2 * config.multiQueryGroupNum * config.kvChannels;
-  return { width, projectionInput: width };
-}
-
 /** Parameter count from the config alone (the weights' shapes must agree; loading checks it). */
 export function parameterCount(config: ModelConfig): number {
   let n = 0;

@@ -1,6 +1,7 @@
 // What the fine-tuning methods, the trainer and generation need from a model, whatever its
-// architecture (ChatGLM2/3/GLM-4 in glm.ts; ChatGLM-6B v1 beside it). Code outside src/model/ types
-// against this, not against one architecture's class.
+// architecture (ChatGLM2/3/GLM-4: GlmModel in glm.ts; ChatGLM-6B v1: ChatGlm6bModel in chatglm6b/model.ts;
+// loadModel picks by config). Code outside src/model/ types against this, not against one architecture's
+// class. ChatGLM-6B computes its 2D positions from the ids and refuses ForwardOptions.positionIds.
 import type * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config.ts';
 import type { FrozenLinearWeight } from './extensions.ts';

@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { initCompute } from '../../src/compute/backend.ts';
 import { QuantizedLinearWeight } from '../../src/compute/frozen-weight.ts';
-import { prefixEncoderShape } from '../../src/model/config.ts';
 import { generate } from '../../src/model/generate.ts';
 import { loadModel, saveModel } from '../../src/model/load.ts';
 import { logSoftmax } from '../../src/model/sampling.ts';
@@ -72,7 +71,6 @@ test('a LoRA merged into the weights, saved and loaded back, gives the LoRA logi
 
 test('the P-tuning prefix has v1’s width and layout (layer l: key slot 2l, value 2l+1, [P, H, d] each)', () => {
   const { numLayers: L, hiddenSize: h } = model.config;
-  assert.deepEqual(prefixEncoderShape(model.config), { width: L * 2 * h, projectionInput: h });
   assert.deepEqual(prefix.shape, [glm1.ptuning.pre_seq_len, L * 2 * h]);
   const cache = model.createCache(1, prefix);
   glm1.ptuning.prefix_past_key_values.forEach(({ layer, key, value }) => {
