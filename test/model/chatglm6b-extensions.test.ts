@@ -1,6 +1,6 @@
-// The hooks fine-tuning methods use, on ChatGLM-6B (v1), against the reference: a PEFT LoRA adapter on
-// THUDM's v1 site names, the P-tuning v2 prefix in v1's layout, a frozen (int8) replacement weight, and
-// writing a merged model back.
+// The hooks fine-tuning methods use, on ChatGLM-6B (v1), against the reference: the PEFT LoRA fixture
+// adapter (loaded by src/methods/lora) on THUDM's v1 site names, the P-tuning v2 prefix in v1's layout, a
+// frozen (int8) replacement weight, and writing a merged model back.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -11,18 +11,21 @@ import { generate } from '../../src/model/generate.ts';
 import { loadModel, saveModel } from '../../src/model/load.ts';
 import { logSoftmax } from '../../src/model/sampling.ts';
 import { fileWeights } from '../../src/model/weights/checkpoint.ts';
+import { loadLora, readLoraLayers } from '../../src/methods/lora/load.ts';
+import { peftKey } from '../../src/methods/lora/peft-format.ts';
 import { GLM1_FIXTURES, glm1, loadGlm1Prefix, tokenMaskFrom, TINY_CHATGLM6B } from './chatglm6b-fixtures.ts';
-import { loadPeftLora, maxAbsDiff, scratchDir, take } from './fixtures.ts';
+import { maxAbsDiff, scratchDir, take } from './fixtures.ts';
 
 await initCompute();
 const model = loadModel(TINY_CHATGLM6B);
-const lora = loadPeftLora(join(GLM1_FIXTURES, 'lora'));
+const LORA_DIR = join(GLM1_FIXTURES, 'lora');
+const lora = loadLora(model, LORA_DIR);
 const prefix = loadGlm1Prefix();
 const { input_ids: lossIds, labels } = glm1.loss;
 
 test('LoRA on query_key_value and attention.dense gives the reference logits and loss', () => {
-  assert.equal(lora.adapters.size, 2 * model.config.numLayers);
-  for (const site of lora.adapters.keys()) assert.ok(model.linearSites().includes(site), site);
+  // target_modules ["query_key_value", "dense"]: "dense" is attention.dense only (PEFT matches a suffix)
+  assert.deepEqual([...lora.adapters.keys()], model.linearSites().filter((site) => site.includes('.attention.')));
   for (const f of glm1.lora.forward) {
     const diff = maxAbsDiff(take(model.forward(f.input_ids, { adapters: lora.adapters }).logits), f.logits);
     assert.ok(diff < 1e-4, `${f.name}: max |Δlogit| ${diff}`);
@@ -35,10 +38,15 @@ test('LoRA on query_key_value and attention.dense gives the reference logits and
 
 test('gradients through the adapters match the reference LoRA gradients', () => {
   const step = glm1.lora.train_step;
-  const { value, grads } = tf.variableGrads(() => model.loss(lossIds, labels, { adapters: lora.adapters }), [...lora.variables.values()]);
+  const { layers } = readLoraLayers(model, LORA_DIR);
+  const variables = new Map(layers.flatMap((l) => [[peftKey(l.site, 'lora_A'), l.lora_A], [peftKey(l.site, 'lora_B'), l.lora_B]] as const));
+  for (const v of variables.values()) v.trainable = true;
+  const adapters = new Map(layers.map((l) => [l.site, l.adapter()]));
+  const { value, grads } = tf.variableGrads(() => model.loss(lossIds, labels, { adapters }), [...variables.values()]);
   assert.ok(Math.abs(take<number>(value) - step.loss_before) < 1e-5);
+  assert.deepEqual([...variables.keys()].sort(), Object.keys(step.grads).sort());
   let squares = 0;
-  for (const [name, variable] of lora.variables) {
+  for (const [name, variable] of variables) {
     const grad = grads[variable.name];
     const norm = take<number>(tf.norm(grad));
     squares += norm * norm;
@@ -47,15 +55,17 @@ test('gradients through the adapters match the reference LoRA gradients', () => 
     assert.ok(diff < 1e-5, `${name}: max |Δgrad| ${diff}`);
   }
   assert.ok(Math.abs(Math.sqrt(squares) - step.grad_global_l2_norm) <= 1e-5 * step.grad_global_l2_norm);
+  layers.forEach((l) => l.dispose());
 });
 
 test('a LoRA merged into the weights, saved and loaded back, gives the LoRA logits; lm_head is written tied', (t) => {
   const dir = scratchDir(t, 'chatglm6b-merged');
   const merged = loadModel(TINY_CHATGLM6B);
-  for (const site of lora.adapters.keys()) {
-    // W + scaling · B·A, through the adapter itself: delta(I) = scaling · (I·Aᵀ)·Bᵀ = (scaling · B·A)ᵀ
-    const w = merged.parameters.get(`${site}.weight`)!;
-    tf.tidy(() => w.assign(tf.add(w, tf.transpose(lora.adapters.get(site)!.delta(tf.eye(w.shape[1] as number) as tf.Tensor2D, false)))));
+  const { layers } = readLoraLayers(merged, LORA_DIR);
+  for (const layer of layers) {
+    const w = merged.parameters.get(`${layer.site}.weight`)!;
+    tf.tidy(() => w.assign(tf.add(w, layer.deltaWeight()))); // W + scaling · B·A
+    layer.dispose();
   }
   saveModel(merged, dir);
   merged.dispose();
