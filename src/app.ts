@@ -17,9 +17,11 @@ import { errorHandler } from './api/plugins/error-handler.ts';
 import { metricsPlugin } from './api/plugins/metrics.ts';
 import { adminRoutes } from './api/routes/admin/index.ts';
 import { filesRoutes } from './api/routes/files/index.ts';
+import { fineTuningRoutes } from './api/routes/fine-tuning/index.ts';
 import { healthRoutes } from './api/routes/health/index.ts';
 import { bearerToken } from './services/auth.ts';
 import type { Services } from './services/index.ts';
+import { parse } from 'node:querystring';
 import { randomBase62 } from './ids.ts';
 
 declare module 'fastify' {
@@ -30,13 +32,37 @@ declare module 'fastify' {
 
 export const API_VERSION = '0.1.0';
 
+/**
+ * Query strings as OpenAI's API takes them: `metadata[key]=value` becomes { metadata: { key: value } }
+ * (one level of brackets); everything else as node:querystring parses it.
+ */
+export function parseQuery(query: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(parse(query))) {
+    const match = /^([^[\]]+)\[([^[\]]*)\]$/.exec(key);
+    if (!match) {
+      out[key] = value;
+      continue;
+    }
+    const group = (out[match[1]] ??= {});
+    if (typeof group === 'object' && group !== null && !Array.isArray(group)) (group as Record<string, unknown>)[match[2]] = value;
+  }
+  return out;
+}
+
 /** Routes that are never rate limited: probes and documentation. */
 const UNLIMITED = /^\/(healthz|readyz|metrics|openapi\.json|docs)(\/|$|\?)/;
 
-export async function buildApp(services: Services, logger: FastifyBaseLogger): Promise<FastifyInstance> {
+export interface AppOptions {
+  /** Serve the API under /v1 (false for ROLE=worker, which serves only probes and metrics). */
+  api?: boolean;
+}
+
+export async function buildApp(services: Services, logger: FastifyBaseLogger, options: AppOptions = {}): Promise<FastifyInstance> {
   const { config } = services;
   const app = Fastify({
     loggerInstance: logger,
+    querystringParser: parseQuery,
     bodyLimit: config.maxBodyBytes,
     requestIdHeader: 'x-request-id',
     genReqId: () => `req_${randomBase62(16)}`,
@@ -83,13 +109,16 @@ export async function buildApp(services: Services, logger: FastifyBaseLogger): P
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes);
-  await app.register(
-    async (v1) => {
-      await v1.register(filesRoutes);
-      await v1.register(adminRoutes);
-    },
-    { prefix: '/v1' },
-  );
+  if (options.api ?? true) {
+    await app.register(
+      async (v1) => {
+        await v1.register(filesRoutes);
+        await v1.register(fineTuningRoutes);
+        await v1.register(adminRoutes);
+      },
+      { prefix: '/v1' },
+    );
+  }
   await app.ready();
   return app as unknown as FastifyInstance;
 }

@@ -37,6 +37,14 @@ const envSchema = z.object({
   MAX_BODY_BYTES: positiveInt.default(4 * MiB),
   RATE_LIMIT_PER_MINUTE: positiveInt.default(1200),
   TF_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+  GLMTUNE_NATIVE: booleanString.default(true),
+  GLMTUNE_BLAS_THREADS: positiveInt.default(1),
+  TRAINER_CONCURRENCY: positiveInt.default(1),
+  JOB_LEASE_SECONDS: positiveInt.default(30),
+  JOB_MAX_ATTEMPTS: positiveInt.default(3),
+  MAX_RUNNING_JOBS_PER_ORG: positiveInt.default(2),
+  QUEUE_POLL_MS: positiveInt.default(1000),
+  CHECKPOINTS_KEPT: positiveInt.default(3),
 });
 
 export type Role = 'all' | 'api' | 'worker';
@@ -59,6 +67,20 @@ export interface Config {
   maxBodyBytes: number;
   rateLimitPerMinute: number;
   tfBackend: z.infer<typeof envSchema>['TF_BACKEND'];
+  /** The compute switches every TF.js thread starts with (src/compute/options.ts). */
+  compute: { native: boolean; blasThreads: number };
+  queue: {
+    /** Trainer threads (jobs trained at once) in this process. */
+    trainerConcurrency: number;
+    /** A worker's hold on a running job lasts this long unless renewed (heartbeat at a third of it). */
+    leaseSeconds: number;
+    /** Claims of a job (first run + resumes after a lost worker) before it fails. */
+    maxAttempts: number;
+    maxRunningPerOrganization: number;
+    pollMs: number;
+    /** Checkpoints kept per job (older ones are deleted; the final model always stays). */
+    checkpointsKept: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -110,5 +132,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.MAX_BODY_BYTES,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     tfBackend: e.TF_BACKEND,
+    compute: { native: e.GLMTUNE_NATIVE, blasThreads: e.GLMTUNE_BLAS_THREADS },
+    queue: {
+      trainerConcurrency: e.TRAINER_CONCURRENCY,
+      leaseSeconds: e.JOB_LEASE_SECONDS,
+      maxAttempts: e.JOB_MAX_ATTEMPTS,
+      maxRunningPerOrganization: e.MAX_RUNNING_JOBS_PER_ORG,
+      pollMs: e.QUEUE_POLL_MS,
+      checkpointsKept: e.CHECKPOINTS_KEPT,
+    },
   };
 }

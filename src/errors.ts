@@ -55,3 +55,8 @@ export const errors = {
     new ApiError(503, 'service_unavailable_error', 'service_unavailable', `${what} is unavailable right now; try again shortly.`),
   internal: () => new ApiError(500, 'server_error', 'internal_error', 'The server had an error while processing your request.'),
 };
+
+/** A field path as callers write it: `messages[0].role` from ['messages', 0, 'role']. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '');
+}

@@ -1,11 +1,13 @@
 // The process: read config, open the database and bucket, serve HTTP, close gracefully on SIGTERM.
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openInfrastructure } from './infrastructure.ts';
 import { loggerOptions } from './logger.ts';
-import { createServices } from './services/index.ts';
+import { createServices, type Services } from './services/index.ts';
+import { QueueWorker } from './worker/queue-worker.ts';
+import { probeCompute } from './worker/trainer-thread.ts';
 
 function readConfig(): Config {
   try {
@@ -34,26 +36,46 @@ function announceFirstKey(key: string): void {
   );
 }
 
+/** The worker role: the queue loop, and the compute path its trainer threads get (for /readyz). */
+function startWorker(services: Services, log: Logger): QueueWorker {
+  const { config } = services;
+  const worker = new QueueWorker({ db: services.database.db, blobs: services.blobs, catalog: services.catalog, files: services.files, config, log });
+  let compute: Record<string, unknown> | undefined;
+  services.compute = () => compute;
+  probeCompute({ backend: config.tfBackend, ...config.compute }).then(
+    (info) => {
+      compute = info;
+      log.info({ backend: info.backend, matmul: info.matmul }, String(info.message));
+    },
+    (err) => log.error({ err }, 'the trainer threads cannot start TF.js'),
+  );
+  worker.start();
+  log.info({ worker: worker.workerId, slots: config.queue.trainerConcurrency }, 'worker started');
+  return worker;
+}
+
 async function main(): Promise<void> {
   const config = readConfig();
   const log = pino(loggerOptions(config.logLevel));
   const infrastructure = await openInfrastructure(config, log);
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
-  const services = createServices(config, infrastructure.database, infrastructure.blobs, metrics);
+  const services = await createServices(config, infrastructure.database, infrastructure.blobs, metrics);
+  for (const problem of services.catalog.problems) log.warn({ model: problem.id, path: problem.path }, `model folder skipped: ${problem.reason}`);
   const firstKey = await services.auth.bootstrap(config.apiKey, config.databaseUrl === undefined);
   if (firstKey) announceFirstKey(firstKey);
 
-  const app = await buildApp(services, log);
+  const worker = config.role === 'api' ? undefined : startWorker(services, log);
+  const app = await buildApp(services, log, { api: config.role !== 'worker' });
   await app.listen({ host: config.host, port: config.port });
 
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
-    log.info({ signal }, 'shutting down: finishing in-flight requests');
+    log.info({ signal }, 'shutting down: finishing in-flight requests, checkpointing running jobs');
     try {
-      await app.close();
+      await Promise.all([app.close(), worker?.stop()]);
       await infrastructure.close();
       process.exit(0);
     } catch (err) {

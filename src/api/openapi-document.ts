@@ -7,14 +7,11 @@ import { loadConfig } from '../config.ts';
 import type { Services } from '../services/index.ts';
 
 export async function generateOpenApiDocument(): Promise<unknown> {
-  const unused = (name: string) => () => {
-    throw new Error(`${name} is not available while generating the OpenAPI document`);
-  };
   const services = {
     config: loadConfig({}),
     metrics: new Registry(),
     compute: () => undefined,
-    fileInUse: unused('fileInUse'),
+
   } as unknown as Services;
   const app = await buildApp(services, pino({ level: 'silent' }));
   const document = app.swagger();

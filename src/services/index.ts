@@ -4,7 +4,10 @@ import type { Config } from '../config.ts';
 import type { Database } from '../db/client.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { AuthService } from './auth.ts';
+import { ModelCatalog } from './catalog.ts';
 import { FileService } from './files.ts';
+import { JobHistory } from './jobs/history.ts';
+import { JobService } from './jobs/jobs.ts';
 
 export interface Services {
   config: Config;
@@ -12,6 +15,9 @@ export interface Services {
   blobs: BlobStore;
   auth: AuthService;
   files: FileService;
+  catalog: ModelCatalog;
+  jobs: JobService;
+  history: JobHistory;
   /** True while a queued or running fine-tuning job uses the file. */
   fileInUse(fileId: string): Promise<boolean>;
   /** What the trainer threads report about their TF.js backend, once one has started. */
@@ -19,14 +25,20 @@ export interface Services {
   metrics: Registry;
 }
 
-export function createServices(config: Config, database: Database, blobs: BlobStore, metrics: Registry): Services {
+export async function createServices(config: Config, database: Database, blobs: BlobStore, metrics: Registry): Promise<Services> {
+  const catalog = new ModelCatalog(database.db, { modelsDir: config.modelsDir, dataDir: config.dataDir });
+  await catalog.refresh();
+  const jobs = new JobService(database.db, catalog);
   return {
     config,
     database,
     blobs,
     auth: new AuthService(database.db, config.adminKey),
     files: new FileService(database.db, blobs, config.maxUploadBytes),
-    fileInUse: async () => false,
+    catalog,
+    jobs,
+    history: new JobHistory(database.db),
+    fileInUse: (fileId) => jobs.fileInUse(fileId),
     compute: () => undefined,
     metrics,
   };

@@ -11,6 +11,7 @@ import { loadConfig } from '../../src/config.ts';
 import { openInfrastructure, type Infrastructure } from '../../src/infrastructure.ts';
 import { createServices, type Services } from '../../src/services/index.ts';
 import { type EmbeddedS3, startEmbeddedS3 } from '../../src/storage/embedded-s3.ts';
+import { QueueWorker } from '../../src/worker/queue-worker.ts';
 import { createTestDatabase, type TestDatabase } from './postgres.ts';
 
 export const TEST_API_KEY = 'sk-glm-test-key-of-the-default-organization';
@@ -21,6 +22,8 @@ export interface TestServiceOptions {
   /** Reuse a data directory (embedded mode) or database + S3 (postgres mode) to test restarts. */
   reuse?: TestService;
   env?: Record<string, string>;
+  /** Also run the worker role (queue loop + trainer threads) in this process. */
+  worker?: boolean;
 }
 
 export interface TestService {
@@ -37,6 +40,7 @@ export interface TestService {
   destroy(): Promise<void>;
   /** Makes another organization and returns one of its keys. */
   newOrganization(name: string): Promise<string>;
+  worker?: QueueWorker;
 }
 
 export async function startTestService(options: TestServiceOptions = {}): Promise<TestService> {
@@ -44,22 +48,26 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   const dataDir = options.reuse?.dataDir ?? mkdtempSync(join(tmpdir(), 'glmtune-test-'));
   const database = mode === 'postgres' ? (options.reuse?.database ?? (await createTestDatabase())) : undefined;
   const s3 = mode === 'postgres' ? (options.reuse?.s3 ?? (await startEmbeddedS3(join(dataDir, 'external-s3')))) : undefined;
-  const env: Record<string, string> = { DATA_DIR: dataDir, LOG_LEVEL: 'silent', PORT: '0', ...options.env };
+  const env: Record<string, string> = { DATA_DIR: dataDir, LOG_LEVEL: 'silent', PORT: '0', QUEUE_POLL_MS: '100', JOB_LEASE_SECONDS: '5', ...options.env };
   if (database) env.DATABASE_URL = database.url;
   if (s3) Object.assign(env, { S3_ENDPOINT: s3.endpoint, S3_BUCKET: 'glmtune-test', S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey });
   const config = loadConfig(env);
   const log = pino({ level: 'silent' });
   const infrastructure: Infrastructure = await openInfrastructure(config, log);
-  const services = createServices(config, infrastructure.database, infrastructure.blobs, new Registry());
+  const services = await createServices(config, infrastructure.database, infrastructure.blobs, new Registry());
   await services.auth.bootstrap(TEST_API_KEY, false);
   const app = await buildApp(services, log);
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
+  const worker = options.worker
+    ? new QueueWorker({ db: services.database.db, blobs: services.blobs, catalog: services.catalog, files: services.files, config, log })
+    : undefined;
+  worker?.start();
 
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    await app.close();
+    await Promise.all([app.close(), worker?.stop()]);
     await infrastructure.close();
   };
   return {
@@ -70,6 +78,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
     dataDir,
     database,
     s3,
+    worker,
     stop,
     async destroy() {
       await stop();

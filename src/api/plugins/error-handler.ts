@@ -3,13 +3,8 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { ApiError, errors } from '../../errors.ts';
+import { ApiError, errors, formatPath } from '../../errors.ts';
 import { StorageError } from '../../storage/blob-store.ts';
-
-/** `messages[0].role` from ['messages', 0, 'role']. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  return path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)), '');
-}
 
 /** One entry of `err.validation` as fastify-type-provider-zod builds it from a zod issue. */
 interface ValidationEntry {

@@ -1,0 +1,383 @@
+// Runs one claimed job: stages its inputs into a local workspace, trains it in a trainer thread,
+// renews the lease while it runs, stores checkpoints and the result in the bucket, and records events,
+// checkpoints and the fine-tuned model in Postgres. Exactly one terminal transition per run, always
+// guarded by this worker still holding the lease.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Config } from '../config.ts';
+import type { Db } from '../db/client.ts';
+import * as checkpointRows from '../db/repositories/checkpoints.ts';
+import * as fileRows from '../db/repositories/files.ts';
+import * as events from '../db/repositories/job-events.ts';
+import * as jobRows from '../db/repositories/jobs.ts';
+import * as modelRows from '../db/repositories/models.ts';
+import * as orgs from '../db/repositories/organizations.ts';
+import type { JobError, JobRow, NewJobRow } from '../db/schema/index.ts';
+import { newId } from '../ids.ts';
+import type { ModelCatalog } from '../services/catalog.ts';
+import type { FileService } from '../services/files.ts';
+import type { BlobStore } from '../storage/blob-store.ts';
+import type { TrainingConfig } from '../trainer/config.ts';
+import type { FromThread, StopReason, ThreadDone, TrainRequest } from './protocol.ts';
+import { resultsCsv } from './results.ts';
+import { deletePrefix, downloadObject, downloadPrefix, uploadFolder } from './staging.ts';
+import { TrainerThread } from './trainer-thread.ts';
+
+export interface WorkerContext {
+  db: Db;
+  blobs: BlobStore;
+  catalog: ModelCatalog;
+  files: FileService;
+  config: Config;
+  workerId: string;
+  log: Logger;
+}
+
+/** A failure that ends the job with this error. */
+class JobFailure extends Error {
+  constructor(readonly error: JobError) {
+    super(error.message);
+  }
+}
+
+/** Retries an upload to the bucket with backoff (1 s, 2 s, 4 s) before giving up. */
+async function withRetries<T>(what: string, fn: () => Promise<T>, log: Logger, attempts = 4): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts) throw err;
+      log.warn({ err, attempt: i }, `${what} failed; retrying`);
+      await new Promise((r) => setTimeout(r, 1000 * 2 ** (i - 1)));
+    }
+  }
+}
+
+/** OpenAI-style model ids: ft:{base}:{organization}:{suffix}:{job}. */
+export function fineTunedModelId(job: JobRow, organizationName: string): string {
+  const org = organizationName.toLowerCase().replace(/[^a-z0-9-]+/g, '-');
+  return `ft:${job.baseModel}:${org}:${job.suffix ?? ''}:${job.id.slice('ftjob-'.length)}`;
+}
+
+export class JobRunner {
+  private readonly workspace: string;
+  private readonly training: TrainingConfig;
+  private thread?: TrainerThread;
+  /** Database writes in the order the thread reported them (events keep their order). */
+  private chain: Promise<void> = Promise.resolve();
+  private progress: Partial<NewJobRow> = {};
+  private stopSent?: StopReason;
+  private leaseLost = false;
+  private modelId = '';
+
+  constructor(
+    private readonly ctx: WorkerContext,
+    private job: JobRow,
+    private readonly shutdown: AbortSignal,
+  ) {
+    this.workspace = join(ctx.config.dataDir, 'work', 'jobs', job.id);
+    this.training = job.training as unknown as TrainingConfig;
+  }
+
+  private get log(): Logger {
+    return this.ctx.log;
+  }
+
+  private async event(level: 'info' | 'warn' | 'error', message: string, dedupeKey: string, data?: Record<string, unknown>, type: 'message' | 'metrics' = 'message') {
+    await events.insertEvent(this.ctx.db, { id: newId('ftevent'), jobId: this.job.id, level, type, message, data, dedupeKey });
+  }
+
+  /** Queues a database write behind the earlier ones; a failure is logged, not thrown into the thread handler. */
+  private enqueue(what: string, fn: () => Promise<void>): Promise<void> {
+    this.chain = this.chain.then(fn).catch((err) => this.log.error({ err, job: this.job.id }, `${what} failed`));
+    return this.chain;
+  }
+
+  async run(): Promise<void> {
+    const { db } = this.ctx;
+    rmSync(this.workspace, { recursive: true, force: true });
+    mkdirSync(this.workspace, { recursive: true });
+    const heartbeat = setInterval(() => void this.beat(), Math.max(200, (this.ctx.config.queue.leaseSeconds * 1000) / 3));
+    const onShutdown = () => this.requestStop('shutdown');
+    this.shutdown.addEventListener('abort', onShutdown);
+    try {
+      const org = await orgs.findOrganization(db, this.job.organizationId);
+      this.modelId = fineTunedModelId(this.job, org?.name ?? this.job.organizationId);
+      if (this.job.attempts <= 1) await this.event('info', 'Fine-tuning job started', 'started');
+      else await this.event('info', `Fine-tuning job restarted on a new worker (attempt ${this.job.attempts})`, `restarted:${this.job.attempts}`);
+      const request = await this.stage();
+      const done = await this.train(request);
+      await this.chain;
+      await this.finish(done);
+    } catch (err) {
+      await this.chain;
+      if (this.leaseLost) return; // another worker owns the job now
+      const error: JobError = err instanceof JobFailure ? err.error : { code: 'internal_error', message: (err as Error).message, param: null };
+      if (!(err instanceof JobFailure)) this.log.error({ err, job: this.job.id }, 'job failed unexpectedly');
+      await this.fail(error);
+    } finally {
+      clearInterval(heartbeat);
+      this.shutdown.removeEventListener('abort', onShutdown);
+      await this.thread?.terminate();
+      rmSync(this.workspace, { recursive: true, force: true });
+    }
+  }
+
+  /** Renews the lease, reports progress, and passes cancel / pause / shutdown to the thread. */
+  private async beat(): Promise<void> {
+    try {
+      const state = await jobRows.heartbeat(this.ctx.db, this.job.id, this.ctx.workerId, this.ctx.config.queue.leaseSeconds, this.progress);
+      if (!state) {
+        this.leaseLost = true;
+        this.log.warn({ job: this.job.id }, 'lost the lease on a job; stopping it here');
+        await this.thread?.terminate();
+        return;
+      }
+      if (state.cancelRequested) this.requestStop('cancel');
+      else if (state.pauseRequested) this.requestStop('pause');
+      else if (this.shutdown.aborted) this.requestStop('shutdown');
+    } catch (err) {
+      this.log.warn({ err, job: this.job.id }, 'heartbeat failed; will retry');
+    }
+  }
+
+  private requestStop(reason: StopReason): void {
+    if (this.stopSent || !this.thread) return;
+    this.stopSent = reason;
+    this.thread.stop(reason);
+  }
+
+  /** Downloads the datasets, the model to start from and the checkpoint to resume from. */
+  private async stage(): Promise<Omit<TrainRequest, 'type'>> {
+    const { db, blobs, catalog, config } = this.ctx;
+    const trainFile = join(this.workspace, 'train.jsonl');
+    await this.stageFile(this.job.trainingFile, 'training_file', trainFile);
+    const validationFile = this.job.validationFile ? join(this.workspace, 'validation.jsonl') : undefined;
+    if (validationFile) await this.stageFile(this.job.validationFile!, 'validation_file', validationFile);
+
+    const start = await this.modelFolders(this.job.model, 'model');
+    const teacherId = this.training.distillation?.teacher;
+    const teacher = teacherId ? await this.modelFolders(teacherId, 'tuning.distillation.teacher') : undefined;
+    if (teacher?.initFrom) throw new JobFailure({ code: 'invalid_teacher', message: `Teacher '${teacherId}' is an adapter; use a base model or a full fine-tune as teacher.`, param: 'tuning.distillation.teacher' });
+
+    const checkpointDir = join(this.workspace, 'checkpoints');
+    const latest = await checkpointRows.latestCheckpoint(db, this.job.id);
+    let resumeFrom: string | undefined;
+    if (latest) {
+      resumeFrom = join(checkpointDir, `checkpoint-${latest.step}`);
+      await downloadPrefix(blobs, latest.objectPrefix, resumeFrom);
+      await this.event('info', `Resuming from the checkpoint at step ${latest.step}`, `resume:${this.job.attempts}:${latest.step}`);
+    }
+    return {
+      modelDir: start.modelDir,
+      initFrom: start.initFrom,
+      teacherDir: teacher?.modelDir,
+      trainFile,
+      validationFile,
+      config: this.training as unknown as Record<string, unknown>,
+      outputDir: join(this.workspace, 'output'),
+      checkpointDir,
+      resumeFrom,
+      compute: { backend: config.tfBackend, native: config.compute.native, blasThreads: config.compute.blasThreads },
+    };
+  }
+
+  /** Re-checks a dataset (it may have been deleted or replaced since the job was created) and downloads it. */
+  private async stageFile(fileId: string, param: string, path: string): Promise<void> {
+    await this.event('info', `Validating ${param === 'training_file' ? 'training' : 'validation'} file: ${fileId}`, `validating:${param}`);
+    const file = await fileRows.findFile(this.ctx.db, this.job.organizationId, fileId);
+    if (!file || file.status !== 'processed') {
+      throw new JobFailure({ code: 'invalid_file', message: `File ${fileId} is no longer available or valid.`, param });
+    }
+    await downloadObject(this.ctx.blobs, file.objectKey, path);
+  }
+
+  /**
+   * The folder a model trains from: a base model's folder; a full/freeze result downloaded as its own
+   * base; or, for an adapter result, its base folder plus the adapter to continue (initFrom).
+   */
+  private async modelFolders(id: string, param: string): Promise<{ modelDir: string; initFrom?: string }> {
+    const resolved = await this.ctx.catalog.resolve(this.job.organizationId, id);
+    if (!resolved) throw new JobFailure({ code: 'model_not_found', message: `Model '${id}' is no longer available.`, param });
+    if (resolved.kind === 'base') return { modelDir: resolved.base.path };
+    const folder = join(this.ctx.config.dataDir, 'work', 'models', createHash('sha256').update(resolved.model.id).digest('hex').slice(0, 32));
+    if (!existsSync(join(folder, '.complete'))) {
+      rmSync(folder, { recursive: true, force: true });
+      await downloadPrefix(this.ctx.blobs, resolved.model.objectPrefix, folder);
+      mkdirSync(folder, { recursive: true });
+      writeFileSync(join(folder, '.complete'), ''); // marks a finished download: a cut-off one is fetched again
+    }
+    const adapter = resolved.model.method === 'lora' || resolved.model.method === 'qlora' || resolved.model.method === 'ptuning_v2';
+    return adapter ? { modelDir: resolved.base.path, initFrom: folder } : { modelDir: folder };
+  }
+
+  /** Runs the trainer thread until it reports done or failed. */
+  private train(request: Omit<TrainRequest, 'type'>): Promise<ThreadDone> {
+    return new Promise<ThreadDone>((resolve, reject) => {
+      let settled = false;
+      const settle = (fn: () => void) => {
+        if (!settled) {
+          settled = true;
+          fn();
+        }
+      };
+      const onMessage = (message: FromThread) => {
+        switch (message.type) {
+          case 'log':
+            this.log.info({ job: this.job.id }, message.message);
+            break;
+          case 'progress':
+            this.onProgress(message);
+            break;
+          case 'eval':
+            void this.enqueue('recording an evaluation', () =>
+              this.event('info', `Step ${message.step}: validation loss=${fmt(message.metrics.valid_loss)}`, `eval:${message.step}`, { step: message.step, total_steps: this.progress.totalSteps ?? null, ...message.metrics }, 'metrics'),
+            );
+            break;
+          case 'checkpoint':
+            void this.enqueue('storing a checkpoint', async () => {
+              try {
+                await this.storeCheckpoint(message.step, message.dir, message.reason, message.metrics);
+                this.thread?.checkpointStored(message.step);
+              } catch (err) {
+                this.thread?.checkpointStored(message.step, (err as Error).message);
+              }
+            });
+            break;
+          case 'done':
+            settle(() => resolve(message));
+            break;
+          case 'failed':
+            settle(() => reject(new JobFailure({ code: message.code, message: message.message, param: null })));
+            break;
+        }
+      };
+      this.thread = new TrainerThread(onMessage, (err) => settle(() => reject(new JobFailure({ code: 'training_error', message: `The trainer thread failed: ${err.message}`, param: null }))));
+      void this.thread.exited.then((code) =>
+        settle(() => reject(this.leaseLost ? new Error('lease lost') : new JobFailure({ code: 'training_error', message: `The trainer thread exited (code ${code}) before finishing.`, param: null }))),
+      );
+      this.thread.train(request);
+      if (this.shutdown.aborted) this.requestStop('shutdown'); // shutdown began while inputs were staged
+    });
+  }
+
+  private onProgress(p: Extract<FromThread, { type: 'progress' }>): void {
+    this.progress = { step: p.step, totalSteps: p.totalSteps, trainedTokens: Math.round(p.trainedTokens), estimatedFinish: new Date(Date.now() + p.eta * 1000) };
+    void this.enqueue('recording progress', () =>
+      this.event(
+        'info',
+        `Step ${p.step}/${p.totalSteps}: training loss=${p.loss.toFixed(4)}`,
+        `metrics:${p.step}`,
+        {
+          step: p.step,
+          total_steps: p.totalSteps,
+          train_loss: p.loss,
+          train_mean_token_accuracy: null,
+          epoch: p.epoch,
+          learning_rate: p.lr,
+          grad_norm: p.gradNorm,
+          tokens_per_second: p.tokensPerSecond,
+        },
+        'metrics',
+      ),
+    );
+  }
+
+  /** Uploads a checkpoint folder, records it (and its model id), and applies the retention policy. */
+  private async storeCheckpoint(step: number, dir: string, reason: string, metrics: Record<string, number | null>): Promise<void> {
+    const { db, blobs, log } = this.ctx;
+    const prefix = `jobs/${this.job.id}/checkpoints/${step}/`;
+    const { bytes } = await withRetries(`uploading checkpoint ${step} of ${this.job.id}`, () => uploadFolder(blobs, dir, prefix), log);
+    const modelId = `${this.modelId}:ckpt-step-${step}`;
+    const checkpoint = await checkpointRows.insertCheckpoint(db, {
+      id: newId('ftckpt'),
+      jobId: this.job.id,
+      organizationId: this.job.organizationId,
+      step,
+      metrics,
+      fineTunedModelCheckpoint: modelId,
+      objectPrefix: prefix,
+    });
+    if (!checkpoint) return; // recorded by an earlier attempt of this job
+    await modelRows.insertModel(db, {
+      id: modelId,
+      organizationId: this.job.organizationId,
+      jobId: this.job.id,
+      baseModel: this.job.baseModel,
+      method: this.training.method.type,
+      checkpointStep: step,
+      objectPrefix: `${prefix}export/`,
+      artifactBytes: bytes,
+    });
+    await this.event('info', `Checkpoint created at step ${step}${reason === 'pause' ? ' (pause)' : ''}`, `checkpoint:${step}`, { step, fine_tuned_model_checkpoint: modelId });
+    await this.prune();
+  }
+
+  /** Keeps the newest CHECKPOINTS_KEPT checkpoints; older ones lose their rows, model ids and objects. */
+  private async prune(): Promise<void> {
+    const { db, blobs } = this.ctx;
+    const all = await checkpointRows.listCheckpoints(db, this.job.id, { limit: 1000 });
+    for (const old of all.rows.slice(this.ctx.config.queue.checkpointsKept)) {
+      await modelRows.deleteModel(db, this.job.organizationId, old.fineTunedModelCheckpoint);
+      await checkpointRows.deleteCheckpoint(db, old.id);
+      await deletePrefix(blobs, old.objectPrefix);
+    }
+  }
+
+  private async finish(done: ThreadDone): Promise<void> {
+    const { db, workerId } = this.ctx;
+    const progress = { step: done.step, totalSteps: done.totalSteps, trainedTokens: Math.round(done.trainedTokens), estimatedFinish: null };
+    if (done.status === 'cancelled') {
+      await jobRows.release(db, this.job.id, workerId, 'cancelled', { ...progress, finishedAt: new Date() });
+      await this.event('info', 'Fine-tuning job cancelled', 'cancelled');
+      return;
+    }
+    if (done.status === 'paused') {
+      if (this.stopSent === 'shutdown') {
+        await jobRows.release(db, this.job.id, workerId, 'queued', { ...progress, runAfter: new Date() });
+        await this.event('info', `The worker is shutting down: job re-queued at step ${done.step}`, `requeued:${this.job.attempts}`);
+      } else {
+        await jobRows.release(db, this.job.id, workerId, 'paused', { ...progress, pauseRequested: false });
+        await this.event('info', `Fine-tuning job paused at step ${done.step}`, `paused:${done.step}`);
+      }
+      return;
+    }
+    if (!done.outputDir) throw new JobFailure({ code: 'training_error', message: 'Training finished without an exported model.', param: null });
+    const prefix = `models/${this.job.id}/`;
+    const { bytes } = await withRetries(`uploading the model of ${this.job.id}`, () => uploadFolder(this.ctx.blobs, done.outputDir!, prefix), this.log);
+    await modelRows.insertModel(db, {
+      id: this.modelId,
+      organizationId: this.job.organizationId,
+      jobId: this.job.id,
+      baseModel: this.job.baseModel,
+      method: this.training.method.type,
+      objectPrefix: prefix,
+      trainedParameters: done.trainedParameters,
+      artifactBytes: bytes,
+    });
+    const csv = resultsCsv(await events.metricsEvents(db, this.job.id));
+    const results = await this.ctx.files.createInternal(this.job.organizationId, 'step_metrics.csv', 'fine-tune-results', Buffer.from(csv));
+    await this.event('info', `New fine-tuned model created: ${this.modelId}`, 'model-created', { fine_tuned_model: this.modelId });
+    if (done.status === 'early_stopped') {
+      await this.event('info', `Stopped early at step ${done.step}: the validation loss stopped improving${done.bestStep !== undefined ? `; the weights of step ${done.bestStep} are the result` : ''}`, 'early-stopped');
+    }
+    const released = await jobRows.release(db, this.job.id, workerId, 'succeeded', {
+      ...progress,
+      fineTunedModel: this.modelId,
+      resultFiles: [results.id],
+      finishedAt: new Date(),
+    });
+    if (released) await this.event('info', 'The job has successfully completed', 'succeeded');
+  }
+
+  private async fail(error: JobError): Promise<void> {
+    const released = await jobRows.release(this.ctx.db, this.job.id, this.ctx.workerId, 'failed', { ...this.progress, error, finishedAt: new Date(), estimatedFinish: null });
+    if (released) await this.event('error', `Fine-tuning job failed: ${error.message}`, 'failed', { code: error.code });
+  }
+}
+
+function fmt(v: number | null | undefined): string {
+  return typeof v === 'number' ? v.toFixed(4) : 'n/a';
+}
