@@ -18,6 +18,7 @@ import type { JobError, JobRow, NewJobRow } from '../db/schema/index.ts';
 import { newId } from '../ids.ts';
 import type { ModelCatalog } from '../services/catalog.ts';
 import type { FileService } from '../services/files.ts';
+import type { JobControlBus } from '../services/jobs/jobs.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import type { TrainingConfig } from '../trainer/config.ts';
 import type { FromThread, StopReason, ThreadDone, TrainRequest } from './protocol.ts';
@@ -26,6 +27,8 @@ import { deletePrefix, downloadObject, downloadPrefix, uploadFolder } from './st
 import { TrainerThread } from './trainer-thread.ts';
 
 export interface WorkerContext {
+  /** Stop requests made in this process (see JobService.controls). */
+  controls?: JobControlBus;
   db: Db;
   blobs: BlobStore;
   catalog: ModelCatalog;
@@ -34,6 +37,9 @@ export interface WorkerContext {
   workerId: string;
   log: Logger;
 }
+
+/** How often a running job looks for cancel / pause flags set by other processes. */
+const CONTROL_POLL_MS = 250;
 
 /** A failure that ends the job with this error. */
 class JobFailure extends Error {
@@ -100,8 +106,12 @@ export class JobRunner {
     rmSync(this.workspace, { recursive: true, force: true });
     mkdirSync(this.workspace, { recursive: true });
     const heartbeat = setInterval(() => void this.beat(), Math.max(200, (this.ctx.config.queue.leaseSeconds * 1000) / 3));
+    // Stop requests from API processes elsewhere arrive as flags on the row: look often, the query is cheap.
+    const controlPoll = setInterval(() => void this.checkControls(), CONTROL_POLL_MS);
     const onShutdown = () => this.requestStop('shutdown');
     this.shutdown.addEventListener('abort', onShutdown);
+    const onControl = (jobId: string, reason: 'cancel' | 'pause') => jobId === this.job.id && this.requestStop(reason);
+    this.ctx.controls?.on('stop', onControl);
     try {
       const org = await orgs.findOrganization(db, this.job.organizationId);
       this.modelId = fineTunedModelId(this.job, org?.name ?? this.job.organizationId);
@@ -119,6 +129,8 @@ export class JobRunner {
       await this.fail(error);
     } finally {
       clearInterval(heartbeat);
+      clearInterval(controlPoll);
+      this.ctx.controls?.off('stop', onControl);
       this.shutdown.removeEventListener('abort', onShutdown);
       await this.thread?.terminate();
       rmSync(this.workspace, { recursive: true, force: true });
@@ -140,6 +152,17 @@ export class JobRunner {
       else if (this.shutdown.aborted) this.requestStop('shutdown');
     } catch (err) {
       this.log.warn({ err, job: this.job.id }, 'heartbeat failed; will retry');
+    }
+  }
+
+  private async checkControls(): Promise<void> {
+    if (this.stopSent || !this.thread) return;
+    try {
+      const job = await jobRows.findJobById(this.ctx.db, this.job.id);
+      if (job?.cancelRequested) this.requestStop('cancel');
+      else if (job?.pauseRequested) this.requestStop('pause');
+    } catch {
+      // the heartbeat reports database trouble
     }
   }
 

@@ -1,6 +1,7 @@
 // Fine-tuning jobs as the API sees them: create (validated, idempotent), read, list, and the control
 // requests (cancel, pause, resume). Training itself happens in the worker (src/worker/).
 import { randomInt } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { and, eq, gt, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import * as fileRows from '../../db/repositories/files.ts';
@@ -38,7 +39,15 @@ export interface CreateJobRequest {
   tuning?: TuningInput;
 }
 
+/**
+ * Stop requests for running jobs, inside one process. The request is also a flag on the job's row, which
+ * workers in other processes poll; a worker in this process hears it here at once.
+ */
+export type JobControlBus = EventEmitter<{ stop: [jobId: string, reason: 'cancel' | 'pause'] }>;
+
 export class JobService {
+  readonly controls: JobControlBus = new EventEmitter();
+
   constructor(
     private readonly db: Db,
     private readonly catalog: ModelCatalog,
@@ -136,7 +145,10 @@ export class JobService {
       return stopped;
     }
     const flagged = await jobRows.requestOnRunning(this.db, organizationId, id, 'cancelRequested');
-    if (flagged) return flagged;
+    if (flagged) {
+      this.controls.emit('stop', id, 'cancel');
+      return flagged;
+    }
     throw errors.conflict(`Fine-tuning job '${id}' has already ${job.status === 'succeeded' ? 'succeeded' : `ended (${job.status})`}; it cannot be cancelled.`, 'fine_tuning_job_id');
   }
 
@@ -149,7 +161,10 @@ export class JobService {
       return held;
     }
     const flagged = await jobRows.requestOnRunning(this.db, organizationId, id, 'pauseRequested');
-    if (flagged) return flagged;
+    if (flagged) {
+      this.controls.emit('stop', id, 'pause');
+      return flagged;
+    }
     throw errors.conflict(`Fine-tuning job '${id}' is ${job.status}; only a queued or running job can be paused.`, 'fine_tuning_job_id');
   }
 
