@@ -1,6 +1,8 @@
 // Generation metrics on validation samples: greedy replies to each sample's prompt (the conversation up
 // to its final assistant turn), scored against that turn with ROUGE-1/2/L on jieba words and BLEU-4 on
-// characters, each ×100 and averaged over the samples (THUDM's ptuning/main.py, LLaMA-Factory).
+// characters, each ×100 and averaged over the samples (THUDM's ptuning/main.py, LLaMA-Factory). Both
+// texts are stripped first, as ChatGLM3's finetune_hf.py does: its replies begin with the "\n" after
+// the assistant cue.
 import type * as tf from '@tensorflow/tfjs';
 import type { ChatMessage } from '../../model/chat.ts';
 import type { ChatTemplate } from '../../model/chat-templates/types.ts';
@@ -58,12 +60,13 @@ export async function generationMetrics(
         prefix: extras.prefix,
         signal: options.signal,
       });
-      const text = result.text ?? '';
-      const rouge = jiebaRouge(text, pair.reference);
+      const text = (result.text ?? '').trim();
+      const reference = pair.reference.trim();
+      const rouge = jiebaRouge(text, reference);
       sums['rouge-1'] += rouge['rouge-1'];
       sums['rouge-2'] += rouge['rouge-2'];
       sums['rouge-l'] += rouge['rouge-l'];
-      sums['bleu-4'] += characterBleu4(pair.reference, text);
+      sums['bleu-4'] += characterBleu4(reference, text);
       samples++;
     } finally {
       extras.prefix?.dispose();
