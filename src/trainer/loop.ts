@@ -115,6 +115,9 @@ function validationBatches(examples: readonly EncodedExample[], batchSize: numbe
 export async function runTraining(options: LoopOptions): Promise<LoopResult> {
   const { model, method, tokenizer, template, config, signal, callbacks = {} } = options;
   if (config.distillation && !options.teacher) throw new TrainingSetupError('config.distillation is set but no teacher model was given');
+  if (config.early_stopping_patience !== undefined && options.validation.length === 0) {
+    throw new TrainingSetupError('early_stopping_patience needs validation data: give a validation file or a validation_split');
+  }
   const trainable = method.trainable();
   const plan = new DataPlan(options.train.length, config.batch_size, config.gradient_accumulation_steps, config.seed);
   const totalSteps = config.max_steps ?? config.epochs * plan.stepsPerEpoch;
@@ -236,6 +239,7 @@ export async function runTraining(options: LoopOptions): Promise<LoopResult> {
     }
 
     if (status === 'paused') await save('pause');
+    // the end checkpoint holds the last weights (and the best ones beside them), to resume from
     if (status === 'completed' || status === 'early_stopped') await save('end');
     const { bestStep, bestLoss } = early.snapshot;
     const useBest = config.load_best_at_end && best !== undefined && bestStep !== null && bestStep !== step && status !== 'paused' && status !== 'cancelled';

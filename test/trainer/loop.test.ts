@@ -138,3 +138,7 @@ test('the tensor count stays flat from step to step, evaluation included', async
   assert.equal(counts.length, 8);
   assert.deepEqual(counts.slice(2), new Array(6).fill(counts[2]), `tensor counts ${counts.join(', ')}`);
 });
+
+test('early stopping without validation data is a setup error', async () => {
+  await assert.rejects(run({ ...BASE, early_stopping_patience: 2 }), /early_stopping_patience needs validation data/);
+});
