@@ -148,10 +148,6 @@ export async function runTraining(options: LoopOptions): Promise<LoopResult> {
   const objective = options.teacher && config.distillation
     ? distillationObjective(model, method, options.teacher, config.distillation, dropoutSeed)
     : causalLmObjective(model, method, dropoutSeed);
-  const evalExtras = () => {
-    const { adapters, prefix } = method.forwardOptions(false);
-    return { adapters, prefix };
-  };
 
   const state = (): TrainerState => ({
     format: CHECKPOINT_FORMAT,
@@ -177,7 +173,7 @@ export async function runTraining(options: LoopOptions): Promise<LoopResult> {
 
   const evaluate = async (): Promise<{ event: EvalEvent; stop: boolean }> => {
     const validation = validationMetrics(model, valBatches, () => method.forwardOptions(false));
-    const generation = samples.length > 0 ? await generationMetrics(model, template, tokenizer, samples, { maxNewTokens: config.eval_max_new_tokens, extras: evalExtras, signal }) : undefined;
+    const generation = samples.length > 0 ? await generationMetrics(model, template, tokenizer, samples, { maxNewTokens: config.eval_max_new_tokens, extras: () => method.forwardOptions(false), signal }) : undefined;
     const { best: isBest, stop } = early.observe(step, validation.loss);
     if (isBest && config.load_best_at_end) best = copyToHost(trainable);
     const event: EvalEvent = { step, epoch: step / plan.stepsPerEpoch, validation, ...(generation && { generation }), best: isBest };
@@ -189,7 +185,7 @@ export async function runTraining(options: LoopOptions): Promise<LoopResult> {
   let lastEval: EvalEvent | undefined;
   try {
     if (config.eval_base_model && samples.length > 0 && !baseGeneration) {
-      // Before the first step every method's weights are the base model's, whatever it trains.
+      // With no adapters or prefix the model is the base; before the first step that holds for full and freeze too.
       baseGeneration = await generationMetrics(model, template, tokenizer, samples, { maxNewTokens: config.eval_max_new_tokens, extras: () => ({}), signal });
       callbacks.onBaseEval?.(baseGeneration);
     }
