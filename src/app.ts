@@ -62,7 +62,7 @@ export async function buildApp(services: Services, logger: FastifyBaseLogger, op
   const { config } = services;
   const app = Fastify({
     loggerInstance: logger,
-    querystringParser: parseQuery,
+    routerOptions: { querystringParser: parseQuery },
     bodyLimit: config.maxBodyBytes,
     requestIdHeader: 'x-request-id',
     genReqId: () => `req_${randomBase62(16)}`,
