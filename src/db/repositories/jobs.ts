@@ -97,13 +97,16 @@ export async function claimNextJob(db: Db, workerId: string, leaseSeconds: numbe
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${CLAIM_LOCK_ID})`);
     const runningOfOrg = sql`(select count(*) from jobs r where r.organization_id = ${jobs.organizationId} and r.status = 'running')`;
-    const next = tx
+    // Two statements, not UPDATE … WHERE id IN (SELECT … LIMIT 1 FOR UPDATE): Postgres may run such a
+    // subquery once per row and claim every queued job. The advisory lock makes the pair atomic.
+    const [next] = await tx
       .select({ id: jobs.id })
       .from(jobs)
       .where(and(eq(jobs.status, 'queued'), sql`${jobs.runAfter} <= now()`, sql`${runningOfOrg} < ${perOrganizationLimit}`))
       .orderBy(runningOfOrg, asc(jobs.createdAt))
       .limit(1)
       .for('update', { skipLocked: true });
+    if (!next) return undefined;
     const [row] = await tx
       .update(jobs)
       .set({
@@ -114,7 +117,7 @@ export async function claimNextJob(db: Db, workerId: string, leaseSeconds: numbe
         attempts: sql`${jobs.attempts} + 1`,
         startedAt: sql`coalesce(${jobs.startedAt}, now())`,
       })
-      .where(and(inArray(jobs.id, next), eq(jobs.status, 'queued')))
+      .where(and(eq(jobs.id, next.id), eq(jobs.status, 'queued')))
       .returning();
     return row;
   });
