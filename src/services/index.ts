@@ -6,6 +6,7 @@ import type { BlobStore } from '../storage/blob-store.ts';
 import { AuthService } from './auth.ts';
 import { ModelCatalog } from './catalog.ts';
 import { FileService } from './files.ts';
+import { JobEstimator } from './jobs/estimate.ts';
 import { JobHistory } from './jobs/history.ts';
 import { JobService } from './jobs/jobs.ts';
 
@@ -18,6 +19,7 @@ export interface Services {
   catalog: ModelCatalog;
   jobs: JobService;
   history: JobHistory;
+  estimator: JobEstimator;
   /** True while a queued or running fine-tuning job uses the file. */
   fileInUse(fileId: string): Promise<boolean>;
   /** What the trainer threads report about their TF.js backend, once one has started. */
@@ -29,7 +31,7 @@ export async function createServices(config: Config, database: Database, blobs: 
   const catalog = new ModelCatalog(database.db, { modelsDir: config.modelsDir, dataDir: config.dataDir });
   await catalog.refresh();
   const jobs = new JobService(database.db, catalog);
-  return {
+  const services: Services = {
     config,
     database,
     blobs,
@@ -41,5 +43,7 @@ export async function createServices(config: Config, database: Database, blobs: 
     fileInUse: (fileId) => jobs.fileInUse(fileId),
     compute: () => undefined,
     metrics,
+    estimator: new JobEstimator(database.db, blobs, jobs, () => services.compute()?.backend as string | undefined),
   };
+  return services;
 }

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { call, errorOf, uploadForm } from '../helpers/http.ts';
-import { qaDataset, TINY_LORA } from '../helpers/jobs.ts';
+import { QA_PAIRS, qaDataset, TINY_LORA } from '../helpers/jobs.ts';
 import { assertOpenAISchema } from '../helpers/openai-schemas.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
 
@@ -152,3 +152,44 @@ test('a file used by an active job cannot be deleted (409) until the job is canc
   const resume = await call(`${svc.url}/v1/fine_tuning/jobs/${job.id}/resume`, { method: 'POST', key: svc.apiKey });
   assert.equal(resume.status, 409);
 });
+
+test('estimate: tokens counted with the model’s template, steps, trainable parameters, memory and whether it fits', async () => {
+  const lora = await call(`${svc.url}/v1/fine_tuning/estimate`, {
+    method: 'POST',
+    key: svc.apiKey,
+    json: { model: 'glm-tiny', training_file: good, hyperparameters: { n_epochs: 3, batch_size: 2 }, tuning: { method: TINY_LORA } },
+  });
+  assert.equal(lora.status, 200, JSON.stringify(lora.body));
+  const e = lora.body;
+  // glm-tiny's byte tokenizer: [gMASK] sop <|user|> \n question <|assistant|> \n answer </s>
+  const expectedTokens = qaPairsTokens();
+  assert.equal(e.examples, 4);
+  assert.equal(e.tokens_per_epoch, expectedTokens);
+  assert.equal(e.steps_per_epoch, 2);
+  assert.equal(e.total_steps, 6);
+  assert.equal(e.trained_tokens, expectedTokens * 3);
+  // r·(in+out) per site: qkv [256,128], dense [128,128], h_to_4h [688,128], 4h_to_h [128,344]; 4 layers.
+  assert.equal(e.memory.trainable_parameters, 4 * 8 * (384 + 256 + 816 + 472));
+  assert.equal(e.memory.optimizer_bytes, e.memory.trainable_parameters * 8);
+  assert.equal(e.memory.fits, true);
+  assert.ok(e.estimated_seconds >= 1);
+
+  const full = (await call(`${svc.url}/v1/fine_tuning/estimate`, { method: 'POST', key: svc.apiKey, json: { model: 'glm-tiny', training_file: good, tuning: { method: { type: 'full' } } } })).body;
+  assert.equal(full.memory.trainable_parameters, full.memory.parameters);
+  const qlora = (await call(`${svc.url}/v1/fine_tuning/estimate`, { method: 'POST', key: svc.apiKey, json: { model: 'glm-tiny', training_file: good, tuning: { method: { ...TINY_LORA, type: 'qlora' } } } })).body;
+  assert.ok(qlora.memory.frozen_weight_bytes < full.memory.parameters * 4 * 0.5, 'the NF4 base is far smaller than float32');
+
+  const long = await upload(JSON.stringify({ prompt: 'x'.repeat(500), completion: 'y' }) + '\n');
+  const huge = (await call(`${svc.url}/v1/fine_tuning/estimate`, { method: 'POST', key: svc.apiKey, json: { model: 'glm-tiny', training_file: long, hyperparameters: { batch_size: 256 } } })).body;
+  assert.equal(huge.memory.fits, false, 'activations of 256 × 500 tokens exceed the 4 GiB wasm heap');
+  assert.equal(huge.memory.limit, 'wasm_heap');
+
+  const bad = await call(`${svc.url}/v1/fine_tuning/estimate`, { method: 'POST', key: svc.apiKey, json: { model: 'nope', training_file: good } });
+  assert.equal(errorOf(bad).param, 'model');
+});
+
+/** Tokens of QA_PAIRS as training examples of glm-tiny (byte tokenizer, ChatGLM3 template). */
+function qaPairsTokens(): number {
+  const bytes = (s: string) => Buffer.byteLength(s);
+  return QA_PAIRS.reduce((n, [q, a]) => n + 2 + 1 + 1 + bytes(q) + 1 + 1 + bytes(a) + 1, 0);
+}

@@ -131,3 +131,37 @@ export const MetricsSeries = z
     generation: z.array(z.object({ step: z.number().int() }).catchall(z.number().nullable())),
   })
   .meta({ id: 'FineTuningJobMetrics' });
+
+export const EstimateObject = z
+  .object({
+    object: z.literal('fine_tuning.estimate'),
+    model: z.string(),
+    method: z.string(),
+    hyperparameters: z.object({ n_epochs: z.number().int(), batch_size: z.number().int(), learning_rate_multiplier: z.number() }),
+    examples: z.number().int(),
+    validation_examples: z.number().int(),
+    tokens_per_epoch: z.number().int().describe('Tokens of the training set once, after truncation to max_seq_len.'),
+    target_tokens_per_epoch: z.number().int(),
+    truncated_examples: z.number().int(),
+    dropped_examples: z.number().int(),
+    steps_per_epoch: z.number().int(),
+    total_steps: z.number().int(),
+    trained_tokens: z.number().int(),
+    estimated_seconds: z.number().int(),
+    tokens_per_second: z.number(),
+    throughput_source: z.enum(['measured', 'assumed']).describe('measured: recent jobs of this model and method on this server; assumed: a nominal rate of the backend.'),
+    memory: z.object({
+      parameters: z.number().int(),
+      trainable_parameters: z.number().int(),
+      frozen_weight_bytes: z.number().int(),
+      trainable_bytes: z.number().int(),
+      gradient_bytes: z.number().int(),
+      optimizer_bytes: z.number().int(),
+      activation_bytes: z.number().int(),
+      total_bytes: z.number().int(),
+      available_bytes: z.number().int(),
+      limit: z.enum(['wasm_heap', 'system_memory']),
+      fits: z.boolean(),
+    }),
+  })
+  .meta({ id: 'FineTuningEstimate' });

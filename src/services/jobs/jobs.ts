@@ -45,6 +45,14 @@ export interface CreateJobRequest {
  */
 export type JobControlBus = EventEmitter<{ stop: [jobId: string, reason: 'cancel' | 'pause'] }>;
 
+export interface PreparedJob {
+  resolved: ResolvedModel;
+  trainingFile: FileRow;
+  validationFile?: FileRow;
+  hp: ReturnType<typeof resolveHyperparameters>;
+  training: TrainingConfig;
+}
+
 export class JobService {
   readonly controls: JobControlBus = new EventEmitter();
 
@@ -62,22 +70,8 @@ export class JobService {
     const earlier = await this.earlierCreate(principal, hash, idempotencyKey);
     if (earlier) return earlier;
 
-    if (body.method && body.method.type !== 'supervised') {
-      throw errors.invalid(`Method '${body.method.type}' is not supported; use 'supervised'.`, 'method.type');
-    }
-    if (body.integrations && body.integrations.length > 0) throw errors.invalid('Integrations are not supported.', 'integrations');
-    const resolved = await this.catalog.resolve(principal.organizationId, body.model);
-    if (!resolved) throw errors.invalid(`Model '${body.model}' does not exist or you do not have access to it.`, 'model', 'model_not_found');
-    const trainingFile = await this.usableFile(principal, body.training_file, 'training_file');
-    const validationFile = body.validation_file ? await this.usableFile(principal, body.validation_file, 'validation_file') : undefined;
-
-    const tuning = parseTuning(body.tuning);
-    const hp = resolveHyperparameters(body.method?.supervised?.hyperparameters ?? body.hyperparameters ?? {}, trainingFile.examples ?? 0);
-    const seed = body.seed ?? randomInt(0, 2 ** 31 - 1);
-    const training = buildTrainingConfig(tuning, hp, seed);
-    checkFitsModel(training, resolved.config);
-    checkContinuation(resolved, training);
-    if (training.distillation) await this.checkTeacher(principal, resolved, training);
+    const { resolved, trainingFile, validationFile, hp, training } = await this.prepare(principal, body);
+    const seed = training.seed;
 
     const id = newId('ftjob');
     try {
@@ -116,6 +110,28 @@ export class JobService {
       if (winner?.requestHash === hash) return winner;
       throw err;
     }
+  }
+
+  /**
+   * Everything a create request asks for, checked and resolved: the model, the files, "auto"
+   * hyperparameters and the full training configuration. A problem is a 400 naming the field.
+   */
+  async prepare(principal: Principal, body: CreateJobRequest): Promise<PreparedJob> {
+    if (body.method && body.method.type !== 'supervised') {
+      throw errors.invalid(`Method '${body.method.type}' is not supported; use 'supervised'.`, 'method.type');
+    }
+    if (body.integrations && body.integrations.length > 0) throw errors.invalid('Integrations are not supported.', 'integrations');
+    const resolved = await this.catalog.resolve(principal.organizationId, body.model);
+    if (!resolved) throw errors.invalid(`Model '${body.model}' does not exist or you do not have access to it.`, 'model', 'model_not_found');
+    const trainingFile = await this.usableFile(principal, body.training_file, 'training_file');
+    const validationFile = body.validation_file ? await this.usableFile(principal, body.validation_file, 'validation_file') : undefined;
+    const tuning = parseTuning(body.tuning);
+    const hp = resolveHyperparameters(body.method?.supervised?.hyperparameters ?? body.hyperparameters ?? {}, trainingFile.examples ?? 0);
+    const training = buildTrainingConfig(tuning, hp, body.seed ?? randomInt(0, 2 ** 31 - 1));
+    checkFitsModel(training, resolved.config);
+    checkContinuation(resolved, training);
+    if (training.distillation) await this.checkTeacher(principal, resolved, training);
+    return { resolved, trainingFile, validationFile, hp, training };
   }
 
   async get(organizationId: string, id: string): Promise<JobRow> {

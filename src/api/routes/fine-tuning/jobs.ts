@@ -2,7 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ErrorResponse, standardErrors } from '../../schemas/common.ts';
-import { CreateJobBody, JobIdParams, JobList, JobObject, ListJobsQuery } from '../../schemas/jobs.ts';
+import { CreateJobBody, EstimateObject, JobIdParams, JobList, JobObject, ListJobsQuery } from '../../schemas/jobs.ts';
 import { presentJob } from './present.ts';
 
 const withConflict = { ...standardErrors, 409: ErrorResponse };
@@ -23,6 +23,23 @@ export const jobRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const job = await app.services.jobs.create(request.principal, request.body, request.headers['idempotency-key']);
       return presentJob(job);
+    },
+  );
+
+  app.post(
+    '/fine_tuning/estimate',
+    {
+      schema: {
+        summary: 'Estimate a fine-tuning job before creating it: tokens, steps, duration, memory (glmtune)',
+        operationId: 'estimateFineTuningJob',
+        tags: ['Fine-tuning'],
+        body: CreateJobBody,
+        response: { 200: EstimateObject, ...standardErrors },
+      },
+    },
+    async (request) => {
+      const estimate = await app.services.estimator.estimate(request.principal, request.body);
+      return { object: 'fine_tuning.estimate' as const, model: request.body.model, ...estimate };
     },
   );
 
