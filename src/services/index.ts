@@ -9,6 +9,7 @@ import { FileService } from './files.ts';
 import { JobEstimator } from './jobs/estimate.ts';
 import { JobHistory } from './jobs/history.ts';
 import { JobService } from './jobs/jobs.ts';
+import { registerQueueMetrics } from './metrics.ts';
 
 export interface Services {
   config: Config;
@@ -31,6 +32,7 @@ export async function createServices(config: Config, database: Database, blobs: 
   const catalog = new ModelCatalog(database.db, { modelsDir: config.modelsDir, dataDir: config.dataDir });
   await catalog.refresh();
   const jobs = new JobService(database.db, catalog);
+  registerQueueMetrics(metrics, database.db);
   const services: Services = {
     config,
     database,

@@ -89,3 +89,32 @@ test('the live event stream delivers events as they happen and ends with [DONE] 
   assert.ok(messages.includes('The job has successfully completed'));
   assert.equal(messages.filter((m: string) => m.startsWith('Step ')).length, 12);
 });
+
+test('the openai client lists, pauses, resumes and cancels jobs; lists validate against OpenAI’s schemas', async () => {
+  const { default: OpenAI } = await import('openai');
+  const { assertOpenAISchema } = await import('../helpers/openai-schemas.ts');
+  const client = new OpenAI({ baseURL: `${svc.url}/v1`, apiKey: svc.apiKey, maxRetries: 0 });
+  const job = await client.fineTuning.jobs.create({ ...(jobBody(50) as object), model: 'glm-tiny', training_file: file, suffix: 'client' } as Parameters<typeof client.fineTuning.jobs.create>[0]);
+  await waitForJob(svc.url, svc.apiKey, job.id, ['running']);
+  await waitForStep(job.id, 2);
+  await client.fineTuning.jobs.pause(job.id);
+  const paused = await waitForJob(svc.url, svc.apiKey, job.id, ['paused'], 30_000);
+  const resumed = await client.fineTuning.jobs.resume(job.id);
+  assert.equal(resumed.status, 'queued');
+  await waitForJob(svc.url, svc.apiKey, job.id, ['running']);
+  await waitForStep(job.id, paused.progress.step + 2);
+  await client.fineTuning.jobs.cancel(job.id);
+  const cancelled = await waitForJob(svc.url, svc.apiKey, job.id, ['cancelled'], 30_000);
+  assert.ok(cancelled.progress.step > paused.progress.step, 'it trained on after the resume');
+
+  const page = await client.fineTuning.jobs.list({ limit: 2 });
+  assert.equal(page.data[0].id, job.id);
+  assertOpenAISchema('ListPaginatedFineTuningJobsResponse', (await call(`${svc.url}/v1/fine_tuning/jobs?limit=2`, { key: svc.apiKey })).body);
+  const events = await call(`${svc.url}/v1/fine_tuning/jobs/${job.id}/events?limit=5`, { key: svc.apiKey });
+  assertOpenAISchema('ListFineTuningJobEventsResponse', events.body);
+  const older = await client.fineTuning.jobs.listEvents(job.id, { limit: 2, after: events.body.data[1].id });
+  assert.equal(older.data[0].id, events.body.data[2].id, 'after = the last event seen; the page holds older ones');
+  const checkpoints = await call(`${svc.url}/v1/fine_tuning/jobs/${job.id}/checkpoints`, { key: svc.apiKey });
+  assert.ok(checkpoints.body.data.length >= 1, 'the pause checkpoint');
+  assertOpenAISchema('ListFineTuningJobCheckpointsResponse', checkpoints.body);
+});

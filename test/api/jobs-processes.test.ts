@@ -123,3 +123,41 @@ test('ROLE=api and ROLE=worker processes split the work: jobs created on the API
     await Promise.all([api.stop(), worker.stop()]);
   }
 });
+
+test('SIGTERM: in-flight work stops cleanly — the running job checkpoints, goes back to the queue and finishes elsewhere', async () => {
+  const first = await startServiceProcess(serviceEnv());
+  const { job } = await newJob(first.url, {
+    hyperparameters: { n_epochs: 50, batch_size: 1 }, // 200 steps
+    tuning: { method: TINY_LORA, learning_rate: 5e-3, lr_scheduler_type: 'constant' },
+  });
+  await waitForJob(first.url, KEY, job.id, ['running']);
+  while ((await call(`${first.url}/v1/fine_tuning/jobs/${job.id}`, { key: KEY })).body.progress.step < 5) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(await first.stop('SIGTERM'), 0, 'a clean exit');
+
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    const row = (await client.query('select status, step, locked_by from jobs where id = $1', [job.id])).rows[0];
+    assert.equal(row.status, 'queued', 'released to the queue, not left running');
+    assert.equal(row.locked_by, null);
+    const cps = (await client.query('select step from checkpoints where job_id = $1', [job.id])).rows;
+    assert.deepEqual(cps.map((c) => c.step), [row.step], 'a checkpoint at the step where it stopped');
+  } finally {
+    await client.end();
+  }
+  const second = await startServiceProcess(serviceEnv({ ROLE: 'worker' }));
+  try {
+    const api = await startServiceProcess(serviceEnv({ ROLE: 'api' }));
+    try {
+      const done = await waitForJob(api.url, KEY, job.id, ['succeeded'], 120_000);
+      assert.equal(done.progress.step, 200);
+      const messages = (await allEvents(api.url, job.id)).map((e) => e.message);
+      assert.ok(messages.some((m) => m.startsWith('The worker is shutting down: job re-queued at step')));
+    } finally {
+      await api.stop();
+    }
+  } finally {
+    await second.stop();
+  }
+});

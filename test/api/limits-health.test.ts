@@ -45,6 +45,7 @@ test('healthz, readyz and metrics answer without a key', async () => {
   const text = await metrics.text();
   assert.match(text, /glmtune_http_requests_total\{method="GET",route="\/v1\/files",status="200"\} \d+/);
   assert.match(text, /glmtune_http_request_duration_seconds_bucket/);
+  assert.match(text, /glmtune_jobs\{status="queued"\} 0/, 'queue depth by status');
   assert.ok(!text.includes('file-'), 'routes are labelled by pattern, not by id');
 });
 
