@@ -118,3 +118,27 @@ test('the openai client lists, pauses, resumes and cancels jobs; lists validate 
   assert.ok(checkpoints.body.data.length >= 1, 'the pause checkpoint');
   assertOpenAISchema('ListFineTuningJobCheckpointsResponse', checkpoints.body);
 });
+
+test('checkpoint retention keeps the newest CHECKPOINTS_KEPT; older ones lose their model ids and objects', async () => {
+  const job = (await post('', { ...jobBody(5), suffix: 'retention', tuning: { method: TINY_LORA, learning_rate: 5e-3, save_steps: 4 } })).body; // 20 steps
+  const done = await waitForJob(svc.url, svc.apiKey, job.id, ['succeeded']);
+  const cps = (await call(`${svc.url}/v1/fine_tuning/jobs/${job.id}/checkpoints`, { key: svc.apiKey })).body.data;
+  assert.deepEqual(cps.map((c: { step_number: number }) => c.step_number), [20, 16, 12]);
+  const objects: string[] = [];
+  for await (const o of svc.services.blobs.list(`jobs/${job.id}/checkpoints/`)) objects.push(o.key.split('/')[3]);
+  assert.deepEqual([...new Set(objects)].sort(), ['12', '16', '20']);
+  const events = (await call(`${svc.url}/v1/fine_tuning/jobs/${job.id}/events?limit=200`, { key: svc.apiKey })).body.data;
+  assert.equal(events.filter((e: { message: string }) => e.message.startsWith('Checkpoint created')).length, 5, 'all five were made');
+  assert.ok(done.fine_tuned_model);
+});
+
+test('a diverging run fails the job with the reason, and the service keeps serving', async () => {
+  const job = (await post('', { ...jobBody(5), suffix: 'diverge', tuning: { method: { type: 'full' }, learning_rate: 1e30, max_grad_norm: 0 } })).body;
+  const failed = await waitForJob(svc.url, svc.apiKey, job.id, ['failed']);
+  assert.equal(failed.error.code, 'training_diverged');
+  assert.match(failed.error.message, /not finite/);
+  assert.equal(failed.fine_tuned_model, null);
+  assert.equal((await call(`${svc.url}/healthz`)).status, 200);
+  const next = (await post('', { ...jobBody(1), suffix: 'after' })).body;
+  await waitForJob(svc.url, svc.apiKey, next.id, ['succeeded']);
+});
