@@ -1,12 +1,13 @@
 // A model folder's weights as Hugging Face lays them out: one `model.safetensors`, or shards
 // `model-00001-of-0000N.safetensors` listed by `model.safetensors.index.json` ({metadata, weight_map});
 // folders with PyTorch .bin files only are read through ./torch-pickle.ts.
-import { existsSync, readFileSync, statSync, writeFileSync, renameSync } from 'node:fs';
-import { join, dirname } from 'node:path';
+import { existsSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { ModelFormatError } from '../errors.ts';
 import { SafetensorsFile, writeSafetensors, type TensorToWrite } from './safetensors.ts';
 import { BYTES_PER_ELEMENT, type StorageDtype } from './dtypes.ts';
 import { openTorchWeights, TORCH_INDEX_FILE, TORCH_SINGLE_FILE } from './torch-pickle.ts';
+import { shardedWeights } from './sharded.ts';
 
 export const SINGLE_FILE = 'model.safetensors';
 export const INDEX_FILE = 'model.safetensors.index.json';
@@ -37,37 +38,6 @@ export function memoryWeights(location: string, tensors: readonly TensorToWrite[
   return { location, names: () => [...byName.keys()], shape: (n) => get(n).shape, read: (n) => get(n).data() };
 }
 
-function shardedWeights(indexPath: string): WeightSource {
-  let index: { weight_map?: Record<string, string> };
-  try {
-    index = JSON.parse(readFileSync(indexPath, 'utf8')) as typeof index;
-  } catch (err) {
-    throw new ModelFormatError(`${indexPath}: not readable JSON (${(err as Error).message})`);
-  }
-  const weightMap = index.weight_map;
-  if (!weightMap || typeof weightMap !== 'object') throw new ModelFormatError(`${indexPath}: no weight_map`);
-  const shards = new Map<string, SafetensorsFile>();
-  for (const shard of new Set(Object.values(weightMap))) {
-    const path = join(dirname(indexPath), shard);
-    if (!existsSync(path)) throw new ModelFormatError(`${indexPath}: shard ${shard} is missing`);
-    shards.set(shard, SafetensorsFile.open(path));
-  }
-  for (const [name, shard] of Object.entries(weightMap)) {
-    if (!shards.get(shard)!.has(name)) throw new ModelFormatError(`${indexPath}: tensor "${name}" is not in shard ${shard}`);
-  }
-  const fileOf = (name: string): SafetensorsFile => {
-    const shard = weightMap[name];
-    if (shard === undefined) throw new ModelFormatError(`${indexPath}: no tensor named "${name}"`);
-    return shards.get(shard)!;
-  };
-  return {
-    location: indexPath,
-    names: () => Object.keys(weightMap),
-    shape: (n) => fileOf(n).info(n).shape,
-    read: (n) => fileOf(n).read(n),
-  };
-}
-
 /**
  * Opens the weights of a model folder as transformers looks for them: safetensors (sharded index first),
  * else PyTorch .bin files (THUDM ships ChatGLM-6B only so); or the path of one such file.
@@ -75,7 +45,7 @@ function shardedWeights(indexPath: string): WeightSource {
 export function openWeights(path: string): WeightSource {
   if (statSync(path).isFile()) return path.endsWith('.bin') ? openTorchWeights(path) : fileWeights(path);
   const index = join(path, INDEX_FILE);
-  if (existsSync(index)) return shardedWeights(index);
+  if (existsSync(index)) return shardedWeights(index, (p) => SafetensorsFile.open(p));
   const single = join(path, SINGLE_FILE);
   if (existsSync(single)) return fileWeights(single);
   if (existsSync(join(path, TORCH_INDEX_FILE)) || existsSync(join(path, TORCH_SINGLE_FILE))) return openTorchWeights(path);

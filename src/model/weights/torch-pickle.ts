@@ -9,11 +9,12 @@
 // (ALLOWED_GLOBALS) and runs nothing. Opening reads the zip directory and data.pkl only; each tensor is
 // read from the file when asked for, so at most one tensor is in memory, as with safetensors. Float32,
 // float16 and bfloat16 tensors are read as float32, honouring storage offset, shape and strides.
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { closeSync, existsSync, fstatSync, openSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { ModelFormatError } from '../errors.ts';
 import type { WeightSource } from './checkpoint.ts';
 import { BYTES_PER_ELEMENT, bf16ToF32, f16ToF32, type StorageDtype } from './dtypes.ts';
+import { shardedWeights } from './sharded.ts';
 import { PickleGlobal, unpickle } from './torch-unpickler.ts';
 import { readAt, readInto, readZipEntries, type ZipEntry } from './torch-zip.ts';
 
@@ -270,42 +271,11 @@ export function torchFileWeights(path: string): WeightSource {
   return { location: path, names: () => file.names(), shape: (n) => file.info(n).shape, read: (n) => file.read(n) };
 }
 
-function shardedTorchWeights(indexPath: string): WeightSource {
-  let weightMap: Record<string, string> | undefined;
-  try {
-    weightMap = (JSON.parse(readFileSync(indexPath, 'utf8')) as { weight_map?: Record<string, string> }).weight_map;
-  } catch (err) {
-    throw new ModelFormatError(`${indexPath}: not readable JSON (${(err as Error).message})`);
-  }
-  if (!weightMap || typeof weightMap !== 'object') throw new ModelFormatError(`${indexPath}: no weight_map`);
-  const map = weightMap;
-  const shards = new Map<string, TorchBinFile>();
-  for (const shard of new Set(Object.values(map))) {
-    const path = join(dirname(indexPath), shard);
-    if (!existsSync(path)) throw new ModelFormatError(`${indexPath}: shard ${shard} is missing`);
-    shards.set(shard, TorchBinFile.open(path));
-  }
-  for (const [name, shard] of Object.entries(map)) {
-    if (!shards.get(shard)!.has(name)) throw new ModelFormatError(`${indexPath}: tensor "${name}" is not in shard ${shard}`);
-  }
-  const fileOf = (name: string): TorchBinFile => {
-    const shard = map[name];
-    if (shard === undefined) throw new ModelFormatError(`${indexPath}: no tensor named "${name}"`);
-    return shards.get(shard)!;
-  };
-  return {
-    location: indexPath,
-    names: () => Object.keys(map),
-    shape: (n) => fileOf(n).info(n).shape,
-    read: (n) => fileOf(n).read(n),
-  };
-}
-
 /** The PyTorch weights of a model folder (sharded index first, as transformers does), or a .bin path. */
 export function openTorchWeights(path: string): WeightSource {
   if (statSync(path).isFile()) return torchFileWeights(path);
   const index = join(path, TORCH_INDEX_FILE);
-  if (existsSync(index)) return shardedTorchWeights(index);
+  if (existsSync(index)) return shardedWeights(index, (p) => TorchBinFile.open(p));
   const single = join(path, TORCH_SINGLE_FILE);
   if (existsSync(single)) return torchFileWeights(single);
   throw new ModelFormatError(`${path}: no ${TORCH_SINGLE_FILE} or ${TORCH_INDEX_FILE}`);
