@@ -1,6 +1,6 @@
 // ChatGLM-6B (v1) as a base model of the service: the tiny v1 fixture (with a character tokenizer, see
 // test/helpers/chatglm6b-tiny.ts) in MODELS_DIR is listed, fine-tuned with LoRA and P-tuning v2 through
-// the jobs API, and the results answer as taught.
+// the jobs API (and QLoRA and freeze tuning), and the results answer as taught.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,11 +42,12 @@ after(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-async function answers(kind: 'lora' | 'ptuning_v2', dir: string): Promise<string[]> {
-  const model = loadModel(modelDir);
-  const tokenizer = await loadTokenizer(modelDir);
-  const template = await templateFor(modelDir, tokenizer);
-  const lora = kind === 'lora' ? loadLora(model, dir) : undefined;
+async function answers(kind: 'lora' | 'qlora' | 'ptuning_v2' | 'freeze', dir: string): Promise<string[]> {
+  const base = kind === 'freeze' ? dir : modelDir; // a freeze result is a whole model folder
+  const model = loadModel(base);
+  const tokenizer = await loadTokenizer(base);
+  const template = await templateFor(base, tokenizer);
+  const lora = kind === 'lora' || kind === 'qlora' ? loadLora(model, dir) : undefined;
   const prefix = kind === 'ptuning_v2' ? loadPrefix(model, dir) : undefined;
   try {
     const out = [];
@@ -73,6 +74,8 @@ test('the v1 model is a base model of the service, with the v1 chat template', a
 for (const [method, tuning, epochs, batch] of [
   ['lora', { method: { type: 'lora', r: 8, alpha: 16, dropout: 0, target_modules: ['query_key_value', 'dense', 'dense_h_to_4h', 'dense_4h_to_h'] }, learning_rate: 5e-3 }, 40, 2],
   ['ptuning_v2', { method: { type: 'ptuning_v2', pre_seq_len: 16, prefix_dropout: 0 }, learning_rate: 5e-2 }, 50, 2],
+  ['qlora', { method: { type: 'qlora', r: 8, alpha: 16, dropout: 0, target_modules: ['query_key_value', 'dense', 'dense_h_to_4h', 'dense_4h_to_h'] }, learning_rate: 5e-3 }, 40, 2],
+  ['freeze', { method: { type: 'freeze', layers: 1, also_output_layer: true }, learning_rate: 3e-3 }, 40, 2],
 ] as const) {
   test(`v1 ${method} through the jobs API: the job succeeds and its artifact answers as taught`, async () => {
     const res = await call(`${svc.url}/v1/fine_tuning/jobs`, {
