@@ -16,9 +16,13 @@ import { errors } from './errors.ts';
 import { errorHandler } from './api/plugins/error-handler.ts';
 import { metricsPlugin } from './api/plugins/metrics.ts';
 import { adminRoutes } from './api/routes/admin/index.ts';
+import { chatRoutes } from './api/routes/chat/index.ts';
+import { completionsRoutes } from './api/routes/completions/index.ts';
 import { filesRoutes } from './api/routes/files/index.ts';
 import { fineTuningRoutes } from './api/routes/fine-tuning/index.ts';
 import { healthRoutes } from './api/routes/health/index.ts';
+import { modelsRoutes } from './api/routes/models/index.ts';
+import { tokenizeRoutes } from './api/routes/tokenize/index.ts';
 import { bearerToken } from './services/auth.ts';
 import type { Services } from './services/index.ts';
 import { parse } from 'node:querystring';
@@ -115,9 +119,13 @@ export async function buildApp(services: Services, logger: FastifyBaseLogger, op
         await v1.register(filesRoutes);
         await v1.register(fineTuningRoutes);
         await v1.register(adminRoutes);
+        await v1.register(modelsRoutes);
+        await v1.register(chatRoutes);
+        await v1.register(completionsRoutes);
       },
       { prefix: '/v1' },
     );
+    await app.register(tokenizeRoutes); // vLLM serves these outside /v1
   }
   await app.ready();
   return app as unknown as FastifyInstance;

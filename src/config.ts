@@ -45,6 +45,11 @@ const envSchema = z.object({
   MAX_RUNNING_JOBS_PER_ORG: positiveInt.default(2),
   QUEUE_POLL_MS: positiveInt.default(1000),
   CHECKPOINTS_KEPT: positiveInt.default(3),
+  INFERENCE_CONCURRENCY: positiveInt.default(1),
+  INFERENCE_MEMORY_MB: positiveInt.default(2048),
+  INFERENCE_TIMEOUT_MS: positiveInt.default(300_000),
+  INFERENCE_MAX_BATCH: positiveInt.default(16),
+  INFERENCE_MAX_PENDING: positiveInt.default(256),
 });
 
 export type Role = 'all' | 'api' | 'worker';
@@ -80,6 +85,18 @@ export interface Config {
     pollMs: number;
     /** Checkpoints kept per job (older ones are deleted; the final model always stays). */
     checkpointsKept: number;
+  };
+  inference: {
+    /** Inference threads in this process; each model lives in one of them. */
+    concurrency: number;
+    /** Budget for resident model weights (bases, adapters, prefixes) over all inference threads. */
+    memoryBytes: number;
+    /** A generation still running after this long is stopped and answered with a timeout. */
+    timeoutMs: number;
+    /** Sequences one thread decodes together in a batch; more wait their turn. */
+    maxBatch: number;
+    /** Requests generating or waiting at once; more are refused with 503. */
+    maxPending: number;
   };
 }
 
@@ -140,6 +157,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxRunningPerOrganization: e.MAX_RUNNING_JOBS_PER_ORG,
       pollMs: e.QUEUE_POLL_MS,
       checkpointsKept: e.CHECKPOINTS_KEPT,
+    },
+    inference: {
+      concurrency: e.INFERENCE_CONCURRENCY,
+      memoryBytes: e.INFERENCE_MEMORY_MB * MiB,
+      timeoutMs: e.INFERENCE_TIMEOUT_MS,
+      maxBatch: e.INFERENCE_MAX_BATCH,
+      maxPending: e.INFERENCE_MAX_PENDING,
     },
   };
 }

@@ -75,7 +75,7 @@ async function main(): Promise<void> {
     closing = true;
     log.info({ signal }, 'shutting down: finishing in-flight requests, checkpointing running jobs');
     try {
-      await Promise.all([app.close(), worker?.stop()]);
+      await Promise.all([app.close().then(() => services.inference.close()), worker?.stop()]); // generations in flight finish first
       await infrastructure.close();
       process.exit(0);
     } catch (err) {

@@ -5,10 +5,15 @@ import type { Database } from '../db/client.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { AuthService } from './auth.ts';
 import { ModelCatalog } from './catalog.ts';
+import { ChatCompletionService } from './chat-completions.ts';
 import { FileService } from './files.ts';
+import { InferenceService } from './inference.ts';
 import { JobEstimator } from './jobs/estimate.ts';
 import { JobHistory } from './jobs/history.ts';
 import { JobService } from './jobs/jobs.ts';
+import { ModelService } from './models.ts';
+import { TextCompletionService } from './text-completions.ts';
+import { TokenizationService } from './tokenization.ts';
 import { registerQueueMetrics } from './metrics.ts';
 
 export interface Services {
@@ -20,6 +25,12 @@ export interface Services {
   catalog: ModelCatalog;
   jobs: JobService;
   history: JobHistory;
+  /** The inference pool and serving of models; close() it with the process. */
+  inference: InferenceService;
+  models: ModelService;
+  chatCompletions: ChatCompletionService;
+  completions: TextCompletionService;
+  tokenization: TokenizationService;
   estimator: JobEstimator;
   /** True while a queued or running fine-tuning job uses the file. */
   fileInUse(fileId: string): Promise<boolean>;
@@ -32,6 +43,7 @@ export async function createServices(config: Config, database: Database, blobs: 
   const catalog = new ModelCatalog(database.db, { modelsDir: config.modelsDir, dataDir: config.dataDir });
   await catalog.refresh();
   const jobs = new JobService(database.db, catalog);
+  const inference = new InferenceService(config, catalog, blobs, metrics);
   registerQueueMetrics(metrics, database.db);
   const services: Services = {
     config,
@@ -42,6 +54,11 @@ export async function createServices(config: Config, database: Database, blobs: 
     catalog,
     jobs,
     history: new JobHistory(database.db),
+    inference,
+    models: new ModelService(database.db, catalog, blobs, inference),
+    chatCompletions: new ChatCompletionService(inference),
+    completions: new TextCompletionService(inference),
+    tokenization: new TokenizationService(inference),
     fileInUse: (fileId) => jobs.fileInUse(fileId),
     compute: () => undefined,
     metrics,

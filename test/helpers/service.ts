@@ -67,7 +67,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   const stop = async () => {
     if (stopped) return;
     stopped = true;
-    await Promise.all([app.close(), worker?.stop()]);
+    await Promise.all([app.close().then(() => services.inference.close()), worker?.stop()]); // generations in flight finish first
     await infrastructure.close();
   };
   return {
