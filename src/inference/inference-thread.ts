@@ -1,5 +1,6 @@
 // The main thread's handle on one inference thread: starts it (TF.js initialised there, never here),
 // loads and unloads models in it, and routes its replies to the request they belong to.
+import { randomUUID } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { type ComputeRequest, type FromThread, fromThreadSchema, type GenerateRequest, type LoadSource, type ThreadEvent, type ToThread, toThreadSchema } from './protocol.ts';
 
@@ -15,9 +16,8 @@ export class InferenceThread {
   private readonly worker: Worker;
   private readonly loads = new Map<string, Pending>();
   private readonly merges = new Map<string, Pending>();
+  private readonly memoryQueries = new Map<string, Pending>();
   private readonly listeners = new Map<string, (event: ThreadEvent) => void>();
-  /** Bytes of every tensor in the thread, as it last reported. */
-  tensorBytes = 0;
   /** Resolves with the compute path once TF.js is up in the thread. */
   readonly ready: Promise<Record<string, unknown>>;
   private dead?: Error;
@@ -56,9 +56,10 @@ export class InferenceThread {
   private receive(message: Exclude<FromThread, { type: 'ready' }>): void {
     switch (message.type) {
       case 'loaded':
-      case 'unloaded':
-        this.tensorBytes = message.tensorBytes;
-        if (message.type === 'loaded') this.settle(this.loads, message.key, message.bytes);
+        this.settle(this.loads, message.key, message.bytes);
+        break;
+      case 'memory':
+        this.settle(this.memoryQueries, message.id, message.tensorBytes);
         break;
       case 'load-failed':
         this.settle(this.loads, message.key, new Error(message.message));
@@ -83,9 +84,10 @@ export class InferenceThread {
   private die(error: Error): void {
     if (this.dead) return;
     this.dead = error;
-    for (const pending of [...this.loads.values(), ...this.merges.values()]) pending.reject(error);
-    this.loads.clear();
-    this.merges.clear();
+    for (const map of [this.loads, this.merges, this.memoryQueries]) {
+      for (const pending of map.values()) pending.reject(error);
+      map.clear();
+    }
     for (const [id, listener] of this.listeners) listener({ type: 'failed', id, message: error.message });
     this.listeners.clear();
     void this.worker.terminate();
@@ -125,6 +127,19 @@ export class InferenceThread {
 
   cancel(id: string, index?: number): void {
     if (!this.dead) this.send({ type: 'cancel', id, index });
+  }
+
+  /** Bytes of every tensor the thread holds, when it reads this request (between decoding steps). */
+  tensorBytes(): Promise<number> {
+    const id = randomUUID();
+    return new Promise((resolve, reject) => {
+      this.memoryQueries.set(id, { resolve, reject });
+      try {
+        this.send({ type: 'memory', id });
+      } catch (err) {
+        this.settle(this.memoryQueries, id, err as Error);
+      }
+    });
   }
 
   merge(id: string, model: string, adapterDir: string, baseDir: string, outDir: string): Promise<void> {

@@ -34,7 +34,8 @@ export interface Lease {
 }
 
 export interface PoolStats extends ModelCacheStats {
-  threads: { alive: boolean; tensorBytes: number }[];
+  /** Which thread slots run a thread now. */
+  threads: boolean[];
 }
 
 export class InferencePool {
@@ -126,7 +127,13 @@ export class InferencePool {
   }
 
   stats(): PoolStats {
-    return { ...this.cache.stats(), threads: this.threads.map((t) => ({ alive: t?.alive ?? false, tensorBytes: t?.tensorBytes ?? 0 })) };
+    return { ...this.cache.stats(), threads: this.threads.map((t) => t?.alive ?? false) };
+  }
+
+  /** Bytes of all tensors the running threads hold now: the resident models plus what generations use. */
+  async tensorBytes(): Promise<number> {
+    const bytes = await Promise.all(this.threads.map((t) => (t?.alive ? t.tensorBytes().catch(() => 0) : 0)));
+    return bytes.reduce((a, b) => a + b, 0);
   }
 
   async close(): Promise<void> {

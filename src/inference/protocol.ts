@@ -63,6 +63,8 @@ export const toThreadSchema = z.discriminatedUnion('type', [
   generateSchema,
   /** Stops one sequence of a request (index) or all of them. */
   z.object({ type: z.literal('cancel'), id: z.string(), index: int.nonnegative().optional() }),
+  /** Asks for the bytes of every tensor the thread holds now. */
+  z.object({ type: z.literal('memory'), id: z.string() }),
   /** Writes the loaded model with a LoRA folder merged in, as an HF-layout folder (tokenizer files from baseDir). */
   z.object({ type: z.literal('merge'), id: z.string(), model: z.string(), adapterDir: z.string(), baseDir: z.string(), outDir: z.string() }),
 ]);
@@ -79,10 +81,10 @@ export const generatedTokenSchema = z.object({
 
 export const fromThreadSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ready'), compute: z.record(z.string(), z.unknown()) }),
-  /** bytes: what the entry holds; tensorBytes: every tensor of the thread after the load. */
-  z.object({ type: z.literal('loaded'), key: z.string(), bytes: int.nonnegative(), tensorBytes: int.nonnegative() }),
+  /** bytes: what the entry holds (the thread's tensor bytes grew by this much). */
+  z.object({ type: z.literal('loaded'), key: z.string(), bytes: int.nonnegative() }),
   z.object({ type: z.literal('load-failed'), key: z.string(), message: z.string() }),
-  z.object({ type: z.literal('unloaded'), key: z.string(), tensorBytes: int.nonnegative() }),
+  z.object({ type: z.literal('memory'), id: z.string(), tensorBytes: int.nonnegative() }),
   /** The prompt's tokens scored (first token: null, it has no context). */
   z.object({
     type: z.literal('prompt'),

@@ -56,8 +56,7 @@ function load(key: string, source: LoadSource): void {
     if (!base) throw new Error(`the base model ${source.base} is not loaded`);
     adapters.set(key, source.kind === 'lora' ? { base: source.base, lora: loadLora(base.model, source.dir) } : { base: source.base, prefix: loadPrefix(base.model, source.dir) });
   }
-  const tensorBytes = tf.memory().numBytes;
-  send({ type: 'loaded', key, bytes: tensorBytes - before, tensorBytes });
+  send({ type: 'loaded', key, bytes: tf.memory().numBytes - before });
 }
 
 function unloadAdapter(key: string): void {
@@ -77,7 +76,6 @@ function unload(key: string): void {
   } else {
     unloadAdapter(key);
   }
-  send({ type: 'unloaded', key, tensorBytes: tf.memory().numBytes });
 }
 
 function generate(message: GenerateRequest): void {
@@ -150,6 +148,9 @@ port.on('message', (raw: unknown) => {
       break;
     case 'generate':
       generate(message);
+      break;
+    case 'memory':
+      send({ type: 'memory', id: message.id, tensorBytes: tf.memory().numBytes });
       break;
     case 'cancel':
       requests.get(message.id)?.cancel(message.id, message.index);

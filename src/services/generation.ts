@@ -76,7 +76,8 @@ export class Generation implements AsyncIterable<GenerationEvent> {
     private readonly tokenizer: Tokenizer,
     timeoutMs: number,
     signal: AbortSignal | undefined,
-    private readonly onEnd: () => void,
+    /** Called once the thread holds nothing of it, with the tokens generated over all choices. */
+    private readonly onEnd: (completionTokens: number) => void,
   ) {
     this.stopIds = new Set(params.stopIds);
     const decode = (ids: readonly number[]) => tokenizer.decode(ids);
@@ -220,6 +221,6 @@ export class Generation implements AsyncIterable<GenerationEvent> {
     this.lease.thread.forget(this.id);
     this.lease.release();
     clearTimeout(this.timer);
-    this.onEnd();
+    this.onEnd(this.completionTokens);
   }
 }
