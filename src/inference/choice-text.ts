@@ -1,7 +1,7 @@
 // The text of one generated sequence, built token by token on the main thread: incremental
 // detokenization (a token's text is shown once it decodes to whole characters, as Hugging Face TGI
-// and vLLM do it), stop strings (the text ends before the first match; a possible match's beginning
-// is held back until it is decided), and the reply format. Streamed pieces concatenate to the final
+// and vLLM do it), stop strings (the text ends before the first one completed; a possible match's
+// beginning is held back until it is decided), and the reply format. Streamed pieces concatenate to the final
 // text exactly: both come from this one object.
 import type { ReplyFormat } from './reply-format.ts';
 
@@ -11,6 +11,7 @@ export class ChoiceText {
   private prefixOffset = 0;
   private readOffset = 0;
   private raw = '';
+  /** Positions up to this one were checked for stop strings. */
   private searchedTo = 0;
   private shown = '';
   private readonly longestStop: number;
@@ -57,19 +58,23 @@ export class ChoiceText {
     return this.show(true);
   }
 
+  /**
+   * The text ends before the first stop string to be completed, character by character (so the
+   * result does not depend on how tokens split the text); of two completed by the same character,
+   * the longer.
+   */
   private findStop(): boolean {
-    if (this.stops.length === 0) return false;
-    const from = Math.max(0, this.searchedTo - this.longestStop + 1);
-    let first: { at: number; stop: string } | undefined;
-    for (const stop of this.stops) {
-      const at = this.raw.indexOf(stop, from);
-      if (at >= 0 && (!first || at < first.at)) first = { at, stop };
+    for (let end = this.searchedTo + 1; end <= this.raw.length; end++) {
+      let stop: string | undefined;
+      for (const s of this.stops) if (s.length <= end && this.raw.startsWith(s, end - s.length) && s.length > (stop?.length ?? 0)) stop = s;
+      if (stop !== undefined) {
+        this.raw = this.raw.slice(0, end - stop.length);
+        this.stoppedBy = stop;
+        return true;
+      }
     }
     this.searchedTo = this.raw.length;
-    if (!first) return false;
-    this.raw = this.raw.slice(0, first.at);
-    this.stoppedBy = first.stop;
-    return true;
+    return false;
   }
 
   private show(final: boolean): string {

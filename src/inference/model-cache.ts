@@ -129,30 +129,43 @@ export class ModelCache {
     return entry;
   }
 
-  /** Evicts least recently used entries no request holds until `bytes` more fit; throws when they cannot. */
+  /**
+   * Evicts least recently used entries no request holds until `bytes` more fit; throws, evicting
+   * nothing, when even evicting all of them would not make room.
+   */
   private makeRoom(bytes: number, keep: ReadonlySet<string>): void {
-    while (this.used() + bytes > this.budgetBytes) {
-      const victim = [...this.entries.values()]
-        .filter((e) => e.loaded && !keep.has(e.key) && this.evictable(e))
-        .sort((a, b) => a.lastUse - b.lastUse)[0];
-      if (!victim) {
-        throw new InsufficientMemoryError(
-          `the inference memory budget (${mib(this.budgetBytes)} MiB, INFERENCE_MEMORY_MB) is held by models in use: ${mib(this.used())} MiB resident, ${mib(bytes)} MiB more needed`,
-        );
+    const candidates = [...this.entries.values()].filter((e) => e.loaded && !keep.has(e.key) && this.evictable(e)).sort((a, b) => a.lastUse - b.lastUse);
+    const freed = new Set<CacheEntry>();
+    const victims: CacheEntry[] = [];
+    let used = this.used();
+    for (const victim of candidates) {
+      if (used + bytes <= this.budgetBytes) break;
+      if (freed.has(victim)) continue; // gone with its model
+      for (const entry of [victim, ...this.adaptersOf(victim)]) {
+        if (!freed.has(entry)) used -= entry.bytes;
+        freed.add(entry);
       }
-      this.remove(victim, true);
+      victims.push(victim);
     }
+    if (used + bytes > this.budgetBytes) {
+      throw new InsufficientMemoryError(
+        `the inference memory budget (${mib(this.budgetBytes)} MiB, INFERENCE_MEMORY_MB) is held by models in use: ${mib(this.used())} MiB resident, ${mib(bytes)} MiB more needed`,
+      );
+    }
+    for (const victim of victims) this.remove(victim, true);
+  }
+
+  private adaptersOf(entry: CacheEntry): CacheEntry[] {
+    return entry.kind === 'model' ? [...this.entries.values()].filter((e) => e.base === entry.key) : [];
   }
 
   private evictable(entry: CacheEntry): boolean {
     if (entry.pins > 0) return false;
-    if (entry.kind === 'adapter') return true;
-    for (const other of this.entries.values()) if (other.base === entry.key && (other.pins > 0 || !other.loaded)) return false;
-    return true;
+    return this.adaptersOf(entry).every((adapter) => adapter.pins === 0 && adapter.loaded);
   }
 
   private remove(entry: CacheEntry, unload: boolean): void {
-    if (entry.kind === 'model') for (const other of [...this.entries.values()]) if (other.base === entry.key) this.remove(other, false);
+    for (const adapter of this.adaptersOf(entry)) this.remove(adapter, false); // the thread frees them with their model
     this.entries.delete(entry.key);
     this.evictions++;
     if (unload) this.unload(entry);
