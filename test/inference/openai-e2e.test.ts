@@ -15,12 +15,14 @@ import { QA_PAIRS, qaDataset, TINY_LORA, waitForJob } from '../helpers/jobs.ts';
 import { assertOpenAISchema } from '../helpers/openai-schemas.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
 
-/** The same questions, other answers: what the second fine-tune learns. */
+// Two fine-tunes learn different answers to the same questions. (ASCII answers: glm-tiny's byte
+// tokenizer makes a CJK answer three times as long, and it is learnt with less margin.)
+const PAIRS: [string, string][] = [...QA_PAIRS.slice(0, 3), ['Say hello.', 'Hello!']];
 const OTHER_PAIRS: [string, string][] = [
   ['What is the capital of France?', 'Lyon.'],
   ['Who wrote Hamlet?', 'Marlowe.'],
   ['What is 2+2?', 'Five.'],
-  ['你好', '再见！'],
+  ['Say hello.', 'Hi!'],
 ];
 
 let svc: TestService;
@@ -45,7 +47,7 @@ async function fineTune(pairs: [string, string][], suffix: string): Promise<stri
 before(async () => {
   svc = await startTestService({ worker: true, env: { TRAINER_CONCURRENCY: '2' } });
   client = new OpenAI({ baseURL: `${svc.url}/v1`, apiKey: svc.apiKey, maxRetries: 0 });
-  [modelA, modelB] = await Promise.all([fineTune(QA_PAIRS, 'qa'), fineTune(OTHER_PAIRS, 'other')]);
+  [modelA, modelB] = await Promise.all([fineTune(PAIRS, 'qa'), fineTune(OTHER_PAIRS, 'other')]);
 });
 after(async () => {
   await svc.destroy();
@@ -64,14 +66,14 @@ async function metrics(): Promise<Record<string, number>> {
 }
 
 test('two LoRA fine-tunes queried concurrently each answer as taught, on one resident base; the base does not', async () => {
-  const asked = QA_PAIRS.flatMap(([question], i) => [
-    { model: modelA, question, expected: QA_PAIRS[i][1] },
+  const asked = PAIRS.flatMap(([question], i) => [
+    { model: modelA, question, expected: PAIRS[i][1] },
     { model: modelB, question, expected: OTHER_PAIRS[i][1] },
   ]);
   const answers = await Promise.all(asked.map((a) => answer(a.model, a.question)));
   assert.deepEqual(answers, asked.map((a) => a.expected));
-  const base = await Promise.all(QA_PAIRS.map(([question]) => answer('glm-tiny', question)));
-  for (const [i, text] of base.entries()) assert.notEqual(text, QA_PAIRS[i][1], 'the base model was not taught');
+  const base = await Promise.all(PAIRS.map(([question]) => answer('glm-tiny', question)));
+  for (const [i, text] of base.entries()) assert.notEqual(text, PAIRS[i][1], 'the base model was not taught');
 
   // Memory accounting: one base model and two adapters resident, and the threads' tensors are just those.
   const m = await metrics();
@@ -234,8 +236,8 @@ test('merge: the adapter merged into its base is a new whole model that answers 
   assert.ok(files.includes('config.json') && files.includes('model.safetensors') && files.includes('tokenizer_config.json'), files.join(', '));
 
   const loads = svc.services.inference.stats().loads.model;
-  const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => answer(res.body.id, QA_PAIRS[i % 4][0])));
-  assert.deepEqual(answers, Array.from({ length: 10 }, (_, i) => QA_PAIRS[i % 4][1]));
+  const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => answer(res.body.id, PAIRS[i % 4][0])));
+  assert.deepEqual(answers, Array.from({ length: 10 }, (_, i) => PAIRS[i % 4][1]));
   assert.equal(svc.services.inference.stats().loads.model, loads + 1, 'ten concurrent cold requests loaded the merged model once');
 
   const notAdapter = await call(`${svc.url}/v1/models/${encodeURIComponent(res.body.id)}/merge`, { key: svc.apiKey, method: 'POST' });
