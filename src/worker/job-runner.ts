@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import type { Db } from '../db/client.ts';
+import { isDatabaseUnavailable } from '../db/errors.ts';
 import * as checkpointRows from '../db/repositories/checkpoints.ts';
 import * as fileRows from '../db/repositories/files.ts';
 import * as events from '../db/repositories/job-events.ts';
@@ -40,6 +41,12 @@ export interface WorkerContext {
 
 /** How often a running job looks for cancel / pause flags set by other processes. */
 const CONTROL_POLL_MS = 250;
+
+/**
+ * How long a running job keeps retrying its database writes through an outage (a restart, a failover)
+ * before it gives up and leaves the job to its lease: the reaper re-queues it once the database is back.
+ */
+const DATABASE_OUTAGE_MS = 5 * 60_000;
 
 /** A failure that ends the job with this error. */
 class JobFailure extends Error {
@@ -97,8 +104,26 @@ export class JobRunner {
 
   /** Queues a database write behind the earlier ones; a failure is logged, not thrown into the thread handler. */
   private enqueue(what: string, fn: () => Promise<void>): Promise<void> {
-    this.chain = this.chain.then(fn).catch((err) => this.log.error({ err, job: this.job.id }, `${what} failed`));
+    this.chain = this.chain.then(() => this.throughOutage(what, fn)).catch((err) => this.log.error({ err, job: this.job.id }, `${what} failed`));
     return this.chain;
+  }
+
+  /**
+   * Runs a database write again while the database is unreachable, so that an outage loses no event,
+   * checkpoint or final state. Every write retried here is idempotent (events and checkpoints are
+   * deduplicated, transitions are guarded by the expected state).
+   */
+  private async throughOutage<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + DATABASE_OUTAGE_MS;
+    for (let delay = 250; ; delay = Math.min(2 * delay, 5000)) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isDatabaseUnavailable(err) || Date.now() > deadline) throw err;
+        this.log.warn({ job: this.job.id, err: (err as Error).message }, `${what}: the database is unavailable; retrying`);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 
   async run(): Promise<void> {
@@ -113,20 +138,27 @@ export class JobRunner {
     const onControl = (jobId: string, reason: 'cancel' | 'pause') => jobId === this.job.id && this.requestStop(reason);
     this.ctx.controls?.on('stop', onControl);
     try {
-      const org = await orgs.findOrganization(db, this.job.organizationId);
-      this.modelId = fineTunedModelId(this.job, org?.name ?? this.job.organizationId);
-      if (this.job.attempts <= 1) await this.event('info', 'Fine-tuning job started', 'started');
-      else await this.event('info', `Fine-tuning job restarted on a new worker (attempt ${this.job.attempts})`, `restarted:${this.job.attempts}`);
-      const request = await this.stage();
+      const request = await this.throughOutage('starting the job', async () => {
+        const org = await orgs.findOrganization(db, this.job.organizationId);
+        this.modelId = fineTunedModelId(this.job, org?.name ?? this.job.organizationId);
+        if (this.job.attempts <= 1) await this.event('info', 'Fine-tuning job started', 'started');
+        else await this.event('info', `Fine-tuning job restarted on a new worker (attempt ${this.job.attempts})`, `restarted:${this.job.attempts}`);
+        return this.stage();
+      });
       const done = await this.train(request);
       await this.chain;
-      await this.finish(done);
+      await this.throughOutage('finishing the job', () => this.finish(done));
     } catch (err) {
       await this.chain;
       if (this.leaseLost) return; // another worker owns the job now
+      if (isDatabaseUnavailable(err)) {
+        // The infrastructure failed, not the job: once the lease runs out the job resumes from its checkpoint.
+        this.log.error({ job: this.job.id, err: (err as Error).message }, 'the database stayed unavailable; the job is left to its lease');
+        return;
+      }
       const error: JobError = err instanceof JobFailure ? err.error : { code: 'internal_error', message: (err as Error).message, param: null };
       if (!(err instanceof JobFailure)) this.log.error({ err, job: this.job.id }, 'job failed unexpectedly');
-      await this.fail(error);
+      await this.throughOutage('failing the job', () => this.fail(error));
     } finally {
       clearInterval(heartbeat);
       clearInterval(controlPoll);
@@ -262,7 +294,7 @@ export class JobRunner {
           case 'checkpoint':
             void this.enqueue('storing a checkpoint', async () => {
               try {
-                await this.storeCheckpoint(message.step, message.dir, message.reason, message.metrics);
+                await this.throughOutage('storing a checkpoint', () => this.storeCheckpoint(message.step, message.dir, message.reason, message.metrics));
                 this.thread?.checkpointStored(message.step);
               } catch (err) {
                 this.thread?.checkpointStored(message.step, (err as Error).message);

@@ -3,6 +3,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { isDatabaseUnavailable } from '../../db/errors.ts';
 import { ApiError, errors, formatPath } from '../../errors.ts';
 import { StorageError } from '../../storage/blob-store.ts';
 
@@ -30,15 +31,6 @@ function validationError(err: FastifyError): ApiError {
   const path = formatPath(segments);
   if (!path) return errors.invalid(`Invalid request ${err.validationContext ?? 'body'}: ${first.message}`);
   return errors.invalid(`Invalid ${where} '${path}': ${first.message}`, path);
-}
-
-const POSTGRES_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
-
-function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string; cause?: unknown };
-  if (e?.code && POSTGRES_UNAVAILABLE.has(e.code)) return true;
-  if (/Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(e?.message ?? '')) return true;
-  return e?.cause !== undefined && e.cause !== err && isDatabaseUnavailable(e.cause);
 }
 
 /** Maps anything thrown to an ApiError; undefined means "a bug": answer 500 and log it. */
