@@ -1,33 +1,49 @@
-// Training throughput per method through the real training loop (runTraining: accumulation, clipping,
-// schedule, AdamW): step time and training tokens/s (median of the steps after warm-up) and peak RSS,
-// on the bench config (hidden 512, 8 layers, 8 heads, kv_channels 64, 2 KV groups, ffn 1376, vocab
-// 8192; batch 8 × seq 256 as 4 accumulated micro-batches of 2 rows: the wasm heap stops at 4 GiB, about
-// 0.6 GiB of activations per 256-token row) and on glm-tiny (batch 8 × seq 128 in one pass).
-// Each (model, method) runs in a child process, so that its peak RSS is its own.
-// Usage: npx tsx bench/train.ts [--steps N] [--warmup N] [--methods full,lora,...] [--json]
-//   --json prints, as the last line: {"backend", "config", "modes": {method: {tokens_per_second,
-//   step_seconds, peak_rss_mib}}, "glm_tiny": {"config", "modes"}}
+// Training and decoding throughput on the bench config (bench/lib/bench-config.ts: 30.6 M parameters,
+// batch 8 × seq 256), side by side with PyTorch running the same model (../shared/bench/torch_glm_bench.py,
+// Debian's python3-torch, 2 threads) in the same invocation:
+//   - training tokens/s through the real training loop (runTraining: clipping, schedule, AdamW with weight
+//     decay 0.01 as the torch script's), full fine-tuning and LoRA r=8 on query_key_value, and the ratio
+//     ours ÷ PyTorch's;
+//   - greedy decode tokens/s (batch 1, KV cache, 16-token prompt, 128 new tokens) and its ratio;
+//   - MFU: model FLOPs per second (bench/lib/flops.ts) ÷ the SGEMM rate of this run's OpenBLAS at this run's
+//     thread count, for both sides.
+// Steps are timed as the torch script times them: a step during which other processes used more than 5% of
+// a core is "contended"; the figure is the median of ≥ --steps uncontended steps after --warmup (of all
+// steps, if too few were uncontended within --max-steps). Every mode runs in its own child process, so that
+// its peak RSS is its own; ours and PyTorch's alternate mode by mode.
+//
+// Usage: npx tsx bench/train.ts [--steps 5] [--warmup 2] [--max-steps 20] [--threads 2] [--micro-batch 8]
+//          [--methods full,lora] [--no-torch] [--no-decode] [--json]
+//   --threads: OpenBLAS threads for our side (PyTorch's side always uses 2, as the script sets).
+//   --methods: also freeze, qlora, ptuning_v2 (ours only; the torch script has full and lora).
+//   --json prints, as the last line: {"backend", "matmul", "blas", "sgemm_gflops", "config", "modes":
+//     {method: {tokens_per_second, step_seconds, peak_rss_mib, ...}}, "decode", "torch", "ratios", "mfu"}.
+// OpenBLAS reads OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE when it loads; both sides use the same OpenBLAS, so
+// unset both in the command to measure its own kernel choice for both: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ...
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { initCompute } from '../src/compute/backend.ts';
+import { initCompute, type ComputeInfo } from '../src/compute/backend.ts';
+import { loadNative } from '../src/compute/native.ts';
+import { computeOptionsFromEnv } from '../src/compute/options.ts';
 import { templateFor } from '../src/model/chat-templates/select.ts';
 import { parameterCount, parseModelConfig } from '../src/model/config.ts';
 import { GlmModel } from '../src/model/glm.ts';
-import type { CausalLanguageModel } from '../src/model/language-model.ts';
-import { loadModel } from '../src/model/load.ts';
-import { GLM_TINY_CONFIG, ensureTinyModel, randomWeights } from '../src/model/tiny.ts';
+import { ensureTinyModel, randomWeights } from '../src/model/tiny.ts';
 import { loadTokenizer } from '../src/model/tokenizers/load.ts';
 import { memoryWeights } from '../src/model/weights/checkpoint.ts';
 import { createMethod } from '../src/methods/create.ts';
 import type { MethodConfigInput } from '../src/methods/config.ts';
 import { parseTrainingConfig } from '../src/trainer/config.ts';
-import type { EncodedExample } from '../src/trainer/data/encode.ts';
 import { runTraining } from '../src/trainer/loop.ts';
-
-const BENCH_CONFIG = { ...GLM_TINY_CONFIG, num_layers: 8, hidden_size: 512, num_attention_heads: 8, kv_channels: 64, multi_query_group_num: 2, ffn_hidden_size: 1376, padded_vocab_size: 8192, seq_length: 256 };
+import { BENCH_BATCH, BENCH_CONFIG, BENCH_SEQ, randomTokens } from './lib/bench-config.ts';
+import { cleanMedian, median, startMeasure, type Measured } from './lib/contention.ts';
+import { measureDecode, type DecodeResult } from './lib/decode.ts';
+import { sgemmRate, trainingFlopsPerToken } from './lib/flops.ts';
+import { runTorch, type TorchDecodeResult, type TorchOptions, type TorchTrainResult } from './lib/torch.ts';
 
 const METHODS: Record<string, MethodConfigInput> = {
   full: { type: 'full' },
@@ -37,109 +53,182 @@ const METHODS: Record<string, MethodConfigInput> = {
   ptuning_v2: { type: 'ptuning_v2', pre_seq_len: 16, prefix_dropout: 0 },
 };
 
-interface Workload {
-  name: 'bench' | 'glm-tiny';
-  batch: number;
-  microBatch: number;
-  seq: number;
-}
-const WORKLOADS: Record<Workload['name'], Workload> = {
-  bench: { name: 'bench', batch: 8, microBatch: 2, seq: 256 },
-  'glm-tiny': { name: 'glm-tiny', batch: 8, microBatch: 8, seq: 128 },
-};
+const { values: args } = parseArgs({
+  options: {
+    steps: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '2' },
+    'max-steps': { type: 'string', default: '20' },
+    threads: { type: 'string', default: '2' },
+    'micro-batch': { type: 'string', default: '2' },
+    methods: { type: 'string', default: 'full,lora' },
+    torch: { type: 'boolean', default: true },
+    decode: { type: 'boolean', default: true },
+    json: { type: 'boolean', default: false },
+    python: { type: 'string', default: '/usr/bin/python3' },
+    'torch-script': { type: 'string', default: resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/bench/torch_glm_bench.py') },
+    child: { type: 'string' },
+  },
+  allowNegative: true,
+});
+const steps = Number(args.steps), warmup = Number(args.warmup), maxSteps = Number(args['max-steps']);
+const microBatch = Number(args['micro-batch']);
 
-interface ModeResult {
+interface TrainResult {
   tokens_per_second: number;
   step_seconds: number;
+  /** Median over every timed step, contended ones included. */
+  step_seconds_all: number;
+  clean_steps: number;
+  timed_steps: number;
   peak_rss_mib: number;
+  params: number;
+  trainable: number;
+  first_loss: number;
+  last_loss: number;
+}
+type OurDecode = DecodeResult & { peak_rss_mib: number };
+
+async function init(): Promise<ComputeInfo> {
+  return initCompute('auto', { ...computeOptionsFromEnv(), blasThreads: Number(args.threads) });
 }
 
-const { values: args } = parseArgs({
-  options: { steps: { type: 'string', default: '5' }, warmup: { type: 'string', default: '2' }, methods: { type: 'string' }, json: { type: 'boolean' }, child: { type: 'string' } },
-});
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+function benchModel(): GlmModel {
+  const config = parseModelConfig(BENCH_CONFIG, 'bench config');
+  return GlmModel.fromWeights(config, memoryWeights('bench config', randomWeights(config, 1)));
 }
 
-/** Synthetic examples: `seq` ids each, the last three quarters as targets (as bench/model.ts). */
-function examples(count: number, seq: number, vocab: number): EncodedExample[] {
-  return Array.from({ length: count }, (_, b) => {
-    const inputIds = Array.from({ length: seq }, (_, t) => 3 + ((b * 131 + t * 17) % (vocab - 3)));
-    return { line: b + 1, messages: [], inputIds, labels: inputIds.map((id, t) => (t < seq / 4 ? -100 : id)) };
-  });
-}
-
-/** One (workload, method) in this process: times the steps of a real training run. */
-async function child(workloadName: Workload['name'], methodName: string): Promise<ModeResult & { params: number }> {
-  await initCompute();
-  const w = WORKLOADS[workloadName];
+/** One method in this process: times the steps of a real training run, stopping once enough are clean. */
+async function trainChild(methodName: string): Promise<TrainResult> {
+  await init();
   const dir = mkdtempSync(join(tmpdir(), 'glmtune-bench-train-'));
   try {
-    const tinyDir = ensureTinyModel(join(dir, 'glm-tiny'));
+    const tinyDir = ensureTinyModel(join(dir, 'glm-tiny')); // its tokenizer and template drive the loop
     const tokenizer = await loadTokenizer(tinyDir);
     const template = await templateFor(tinyDir, tokenizer);
-    let model: CausalLanguageModel;
-    if (w.name === 'bench') {
-      const config = parseModelConfig(BENCH_CONFIG, 'bench config');
-      model = GlmModel.fromWeights(config, memoryWeights('bench config', randomWeights(config, 1)));
-    } else {
-      model = loadModel(tinyDir);
-    }
-    const warmup = Number(args.warmup);
-    const steps = Number(args.steps);
+    const model = benchModel();
     const config = parseTrainingConfig({
-      method: METHODS[methodName], seed: 1, batch_size: w.microBatch, gradient_accumulation_steps: w.batch / w.microBatch,
-      max_steps: warmup + steps, learning_rate: 1e-4, lr_scheduler_type: 'constant',
+      method: METHODS[methodName], seed: 1, batch_size: microBatch, gradient_accumulation_steps: BENCH_BATCH / microBatch,
+      max_steps: warmup + maxSteps, learning_rate: 1e-4, weight_decay: 0.01, lr_scheduler_type: 'constant',
     });
     const method = createMethod(model, config.method, { seed: 1 });
-    const times: number[] = [];
-    let last = performance.now();
-    await runTraining({
-      model, method, tokenizer, template, config, train: examples(w.batch, w.seq, model.config.paddedVocabSize), validation: [],
+    const trainable = [...method.trainable().values()].reduce((n, v) => n + v.size, 0);
+    // labels = inputs, every next token predicted, as the torch script trains
+    const train = randomTokens(BENCH_BATCH, BENCH_SEQ, model.config.paddedVocabSize, 1)
+      .map((inputIds, b) => ({ line: b + 1, messages: [], inputIds, labels: inputIds }));
+    const timed: Measured[] = [];
+    const abort = new AbortController();
+    let stop = startMeasure();
+    const result = await runTraining({
+      model, method, tokenizer, template, config, train, validation: [], signal: abort.signal,
       callbacks: {
         onProgress: (p) => {
-          const now = performance.now();
-          if (p.step > warmup) times.push((now - last) / 1000);
-          last = now;
+          const m = stop();
+          if (p.step > warmup) timed.push(m);
+          if (timed.filter((t) => t.clean).length >= steps) abort.abort();
+          stop = startMeasure();
         },
       },
     });
     method.dispose();
     const params = parameterCount(model.config);
     model.dispose();
-    const step = median(times);
-    return { tokens_per_second: (w.batch * w.seq) / step, step_seconds: step, peak_rss_mib: process.resourceUsage().maxRSS / 1024, params };
+    const step = cleanMedian(timed);
+    return {
+      tokens_per_second: (BENCH_BATCH * BENCH_SEQ) / step, step_seconds: step, step_seconds_all: median(timed.map((t) => t.seconds)),
+      clean_steps: timed.filter((t) => t.clean).length, timed_steps: timed.length, peak_rss_mib: process.resourceUsage().maxRSS / 1024,
+      params, trainable, first_loss: result.losses[0], last_loss: result.losses.at(-1)!,
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
+async function decodeChild(): Promise<OurDecode> {
+  await init();
+  const model = benchModel();
+  const prompt = randomTokens(1, 16, model.config.paddedVocabSize, 2)[0];
+  const result = await measureDecode(model, prompt, { newTokens: 128, reps: steps, maxReps: maxSteps });
+  model.dispose();
+  return { ...result, peak_rss_mib: process.resourceUsage().maxRSS / 1024 };
+}
+
+function runChild<T>(what: string): T {
+  const forwarded = ['--steps', args.steps!, '--warmup', args.warmup!, '--max-steps', args['max-steps']!, '--threads', args.threads!, '--micro-batch', args['micro-batch']!];
+  const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--child', what, ...forwarded], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (run.status !== 0) throw new Error(`${what} failed:\n${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as T;
+}
+
+const fmt = (x: number | undefined, digits = 0): string => (x === undefined ? '–' : x.toFixed(digits));
+
 if (args.child) {
-  const [workload, method] = args.child.split(':');
-  console.log(JSON.stringify(await child(workload as Workload['name'], method)));
+  const [kind, method] = args.child.split(':');
+  console.log(JSON.stringify(kind === 'decode' ? await decodeChild() : await trainChild(method)));
 } else {
-  const info = await initCompute();
+  const info = await init();
   console.log(info.message);
-  const methods = args.methods?.split(',') ?? Object.keys(METHODS);
-  const report: Record<string, { config: Record<string, unknown>; modes: Record<string, ModeResult> }> = {};
-  for (const w of [WORKLOADS.bench, WORKLOADS['glm-tiny']]) {
-    const c = w.name === 'bench' ? BENCH_CONFIG : GLM_TINY_CONFIG;
-    const config = {
-      hidden_size: c.hidden_size, num_layers: c.num_layers, num_attention_heads: c.num_attention_heads, kv_channels: c.kv_channels,
-      multi_query_group_num: c.multi_query_group_num, ffn_hidden_size: c.ffn_hidden_size, padded_vocab_size: c.padded_vocab_size,
-      batch: w.batch, micro_batch: w.microBatch, seq: w.seq,
-    };
-    report[w.name] = { config, modes: {} };
-    console.log(`\n${w.name}: batch ${w.batch} × seq ${w.seq} (micro-batches of ${w.microBatch}), median of ${args.steps} steps after ${args.warmup} warm-up`);
-    for (const m of methods) {
-      const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/train.ts', '--child', `${w.name}:${m}`, '--steps', args.steps!, '--warmup', args.warmup!], { encoding: 'utf8', maxBuffer: 1 << 24 });
-      if (run.status !== 0) throw new Error(`${w.name} ${m} failed:\n${run.stderr}`);
-      const { params, ...result } = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as ModeResult & { params: number };
-      report[w.name].modes[m] = result;
-      console.log(`  ${m.padEnd(11)} ${result.tokens_per_second.toFixed(0).padStart(7)} tokens/s  ${result.step_seconds.toFixed(3).padStart(7)} s/step  peak RSS ${result.peak_rss_mib.toFixed(0).padStart(5)} MiB  (${(params / 1e6).toFixed(2)} M parameters)`);
+  const native = loadNative().kernels;
+  // The product that dominates a step: [batch·seq, hidden] · [hidden, 2·ffn] (dense_h_to_4h)
+  const sgemm = native ? sgemmRate(native, BENCH_BATCH * BENCH_SEQ, BENCH_CONFIG.hidden_size, 2 * BENCH_CONFIG.ffn_hidden_size) : undefined;
+  console.log(sgemm ? `OpenBLAS SGEMM ${BENCH_BATCH * BENCH_SEQ}×${BENCH_CONFIG.hidden_size}×${2 * BENCH_CONFIG.ffn_hidden_size}: ${sgemm.toFixed(0)} GFLOPS (${info.blas?.threads} thread(s), ${info.blas?.coreType} kernels)` : 'no native SGEMM: MFU not computed');
+  const torchOptions: TorchOptions = { python: args.python!, script: args['torch-script']!, steps, warmup, maxSteps };
+  const shape = { layers: BENCH_CONFIG.num_layers, seq: BENCH_SEQ, attentionWidth: BENCH_CONFIG.num_attention_heads * BENCH_CONFIG.kv_channels };
+  const mfu = (tokensPerSecond: number, params: number, trainable: number): number | undefined =>
+    sgemm ? (tokensPerSecond * trainingFlopsPerToken(params, trainable, shape)) / (sgemm * 1e9) : undefined;
+
+  console.log(`\nbench config: batch ${BENCH_BATCH} × seq ${BENCH_SEQ} (micro-batches of ${microBatch}); median of ${steps} uncontended steps after ${warmup} warm-up (at most ${maxSteps} timed)`);
+  console.log(`${'mode'.padEnd(11)} ${'ours tok/s'.padStart(10)} ${'s/step'.padStart(7)} ${'all'.padStart(6)} ${'clean'.padStart(5)} ${'RSS MiB'.padStart(7)} ${'MFU'.padStart(5)} | ${'torch tok/s'.padStart(11)} ${'s/step'.padStart(7)} ${'clean'.padStart(5)} ${'MFU'.padStart(5)} | ratio`);
+  const modes: Record<string, TrainResult & { mfu?: number }> = {};
+  const torch: Record<string, TorchTrainResult | TorchDecodeResult | { error: string }> = {};
+  const ratios: Record<string, number> = {};
+  const torchMfu: Record<string, number | undefined> = {};
+  for (const m of args.methods!.split(',')) {
+    if (!METHODS[m]) throw new Error(`unknown method ${m}`);
+    const ours = runChild<TrainResult>(`train:${m}`);
+    modes[m] = { ...ours, mfu: mfu(ours.tokens_per_second, ours.params, ours.trainable) };
+    let theirs: TorchTrainResult | undefined;
+    if (args.torch && (m === 'full' || m === 'lora')) {
+      const t = runTorch(m, torchOptions);
+      torch[m] = 'result' in t ? t.result : t;
+      if ('result' in t) {
+        theirs = t.result;
+        ratios[m] = ours.tokens_per_second / theirs.tokens_per_s;
+        torchMfu[m] = mfu(theirs.tokens_per_s, theirs.params_total, theirs.params_trainable);
+      } else {
+        console.log(`  torch ${m}: not run (${t.error})`);
+      }
     }
+    const pct = (x: number | undefined): string => (x === undefined ? '–' : `${(100 * x).toFixed(0)}%`);
+    console.log(`${m.padEnd(11)} ${fmt(ours.tokens_per_second).padStart(10)} ${fmt(ours.step_seconds, 3).padStart(7)} ${fmt(ours.step_seconds_all, 2).padStart(6)} ${`${ours.clean_steps}/${ours.timed_steps}`.padStart(5)} ${fmt(ours.peak_rss_mib).padStart(7)} ${pct(modes[m].mfu).padStart(5)} | ` +
+      `${fmt(theirs?.tokens_per_s).padStart(11)} ${fmt(theirs?.median_step_s, 3).padStart(7)} ${(theirs ? `${theirs.clean_steps}` : '–').padStart(5)} ${pct(torchMfu[m]).padStart(5)} | ${ratios[m] ? ratios[m].toFixed(2) : '–'}`);
   }
-  if (args.json) console.log(JSON.stringify({ backend: info.backend, matmul: info.matmul, config: report.bench.config, modes: report.bench.modes, glm_tiny: report['glm-tiny'] }));
+
+  let decode: OurDecode | undefined;
+  if (args.decode) {
+    decode = runChild<OurDecode>('decode');
+    let line = `decode (batch 1, KV cache, 128 new tokens): ours ${fmt(decode.decode_tokens_per_second)} tokens/s (${decode.clean_reps}/${decode.reps} clean, prefill ${fmt(decode.prefill_seconds * 1000, 1)} ms)`;
+    if (args.torch) {
+      const t = runTorch('decode', torchOptions);
+      torch.decode = 'result' in t ? t.result : t;
+      if ('result' in t) {
+        ratios.decode = decode.decode_tokens_per_second / t.result.decode_tokens_per_s;
+        line += `, torch ${fmt(t.result.decode_tokens_per_s)} tokens/s (${t.result.clean_reps} clean): ratio ${ratios.decode.toFixed(2)}`;
+      } else {
+        line += `, torch not run (${t.error})`;
+      }
+    }
+    console.log(line);
+  }
+
+  if (args.json) {
+    const config = {
+      hidden_size: BENCH_CONFIG.hidden_size, num_layers: BENCH_CONFIG.num_layers, num_attention_heads: BENCH_CONFIG.num_attention_heads,
+      kv_channels: BENCH_CONFIG.kv_channels, multi_query_group_num: BENCH_CONFIG.multi_query_group_num, ffn_hidden_size: BENCH_CONFIG.ffn_hidden_size,
+      padded_vocab_size: BENCH_CONFIG.padded_vocab_size, batch: BENCH_BATCH, micro_batch: microBatch, seq: BENCH_SEQ,
+    };
+    console.log(JSON.stringify({
+      backend: info.backend, matmul: info.matmul, blas: info.blas, sgemm_gflops: sgemm, config, modes, decode, torch, ratios,
+      torch_mfu: torchMfu,
+    }));
+  }
 }

@@ -7,6 +7,7 @@
 //   cpu (pure JS)                           last resort
 import * as tf from '@tensorflow/tfjs';
 import { registerDequantKernels } from './dequant-kernels.ts';
+import { registerFusedKernels } from './fused-kernels.ts';
 import { registerJsKernels } from './js-kernels.ts';
 import type { CpuSideBackend } from './kernel-memory.ts';
 import { ENABLE_NATIVE_HINT, loadNative, type NativeLoad } from './native.ts';
@@ -23,6 +24,8 @@ export interface ComputeInfo {
   matmul: 'tensorflow' | 'openblas' | 'xnnpack-transposing' | 'js';
   /** Which DequantNF4/DequantInt8 kernels are registered ('none': not on this backend). */
   dequant: 'native' | 'js' | 'none';
+  /** Whether the fused transformer kernels (./fused-kernels.ts) are registered; without them ./ops/ runs plain TF.js ops. */
+  fused: boolean;
   /** OpenBLAS: its version/build, the kernels it chose for this CPU, and its (process-wide) thread count. */
   blas?: { config: string; coreType: string; threads: number };
   /** Why the native kernels are not in use, on a CPU-side backend without them. */
@@ -47,7 +50,7 @@ async function useTensorflow(): Promise<ComputeInfo | undefined> {
   // The CPU kernels below are registered per backend name and never touch this backend.
   for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
     if ((await tryImport(pkg)) && (await tf.setBackend('tensorflow'))) {
-      return { backend: 'tensorflow', matmul: 'tensorflow', dequant: 'none', message: `compute: ${pkg} (libtensorflow)` };
+      return { backend: 'tensorflow', matmul: 'tensorflow', dequant: 'none', fused: false, message: `compute: ${pkg} (libtensorflow)` };
     }
   }
   return undefined;
@@ -65,11 +68,12 @@ function equipCpuSide(backend: CpuSideBackend, options: ComputeOptions): Compute
     native.setThreads(clampBlasThreads(options.blasThreads));
     registerNativeMatMul(backend, native);
     registerDequantKernels(backend, native);
+    registerFusedKernels(backend, native);
     const { blas, coreType } = native.config();
     const threads = native.getThreads();
     return {
-      backend, matmul: 'openblas', dequant: 'native', blas: { config: blas.trim(), coreType, threads },
-      message: `${name}, matmul on OpenBLAS SGEMM (glmtune-native: ${coreType} kernels, ${threads} thread${threads > 1 ? 's' : ''}), native NF4/int8 dequantisation`,
+      backend, matmul: 'openblas', dequant: 'native', fused: true, blas: { config: blas.trim(), coreType, threads },
+      message: `${name}, matmul on OpenBLAS SGEMM (glmtune-native: ${coreType} kernels, ${threads} thread${threads > 1 ? 's' : ''}), native NF4/int8 dequantisation and fused transformer kernels`,
     };
   }
   if (backend === 'wasm') registerTransposingMatMul();
@@ -79,7 +83,7 @@ function equipCpuSide(backend: CpuSideBackend, options: ComputeOptions): Compute
     : 'Unset GLMTUNE_NATIVE to use them.';
   const matmul = backend === 'wasm' ? 'XNNPACK with materialised transposes (npm-only path)' : 'pure JavaScript (slow)';
   return {
-    backend, matmul: backend === 'wasm' ? 'xnnpack-transposing' : 'js', dequant: 'js', nativeUnavailable: load.reason,
+    backend, matmul: backend === 'wasm' ? 'xnnpack-transposing' : 'js', dequant: 'js', fused: false, nativeUnavailable: load.reason,
     message: `${name}, matmul on ${matmul}, JS dequantisation: ${load.reason}. ${how}`,
   };
 }

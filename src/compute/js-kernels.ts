@@ -4,6 +4,12 @@
 //   `cpu` implements it in O(vocab · n · inner); this scatter-add is O(n · inner).
 // - GatherV2, the embedding lookup: both backends compute an index per element (≈5 ns per value: 23 ms on
 //   wasm and 43 ms on cpu for 2048 rows of 512); copying whole rows takes about 1 ms.
+// - Sum over leading axes (a bias gradient: [tokens, width] summed over the tokens) on `wasm`: its kernel
+//   transposes the reduced axes to the end first (≈2 ms for [512, 768]); adding rows takes ≈0.2 ms.
+// - Identity, and Cast to the tensor's own dtype, on `wasm`: its kernels copy the data, where `cpu`'s share
+//   it (tensors are immutable, so sharing is safe). TF.js clones, through Identity, every tensor that a
+//   kernel keeps for its gradient, so on wasm every such tensor was held twice and copied once: ≈580
+//   copies per training micro-batch of the bench config (bench/train.ts).
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { kernelMemory, type CpuSideBackend } from './kernel-memory.ts';
 import { replaceKernel, stockKernel } from './registry.ts';
@@ -53,9 +59,55 @@ const gatherV2 = (backendName: CpuSideBackend, stock: KernelConfig): KernelFunc 
   return out;
 };
 
+/** Sum over axes 0..k-1 (k < rank) of a float32 tensor: row by row into a float64 accumulator. */
+const sumLeadingAxes = (stock: KernelConfig): KernelFunc => (args) => {
+  const { x } = args.inputs as { x: TensorInfo };
+  const { axis, keepDims } = args.attrs as { axis: number | number[]; keepDims: boolean };
+  const rank = x.shape.length;
+  const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
+  const k = axes.length;
+  if (x.dtype !== 'float32' || k === 0 || k >= rank || axes[k - 1] !== k - 1) return stock.kernelFunc(args);
+  const inner = x.shape.slice(k).reduce((p, q) => p * q, 1), outer = x.shape.slice(0, k).reduce((p, q) => p * q, 1);
+  const memory = kernelMemory('wasm', args.backend);
+  const out = memory.allocate(keepDims ? [...new Array<number>(k).fill(1), ...x.shape.slice(k)] : x.shape.slice(k), 'float32');
+  const xv = memory.view(x), ov = memory.view(out);
+  const acc = new Float64Array(inner);
+  for (let o = 0; o < outer; o++) for (let j = 0, at = o * inner; j < inner; j++) acc[j] += xv[at + j];
+  ov.set(acc);
+  return out;
+};
+
+interface RefCountingBackend {
+  incRef(dataId: object): void;
+}
+
+/** The input itself under a new reference, as the cpu backend's Identity does. */
+function share(x: TensorInfo, backend: unknown): TensorInfo {
+  (backend as RefCountingBackend).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+}
+
+const identity = (stock: KernelConfig): KernelFunc => (args) => {
+  const { x } = args.inputs as { x: TensorInfo };
+  return x.dtype === 'string' ? stock.kernelFunc(args) : share(x, args.backend);
+};
+
+const cast = (stock: KernelConfig): KernelFunc => (args) => {
+  const { x } = args.inputs as { x: TensorInfo };
+  return x.dtype === (args.attrs as { dtype: string }).dtype && x.dtype !== 'string' ? share(x, args.backend) : stock.kernelFunc(args);
+};
+
 /** Registers the JS kernels for one backend, replacing built-in ones where ours are better. */
 export function registerJsKernels(backendName: CpuSideBackend): void {
   replaceKernel({ kernelName: 'UnsortedSegmentSum', backendName, kernelFunc: unsortedSegmentSum(backendName) });
-  const stockGather = stockKernel('GatherV2', backendName);
-  replaceKernel({ ...stockGather, kernelFunc: gatherV2(backendName, stockGather) });
+  const wrap = (kernelName: string, make: (stock: KernelConfig) => KernelFunc): void => {
+    const stock = stockKernel(kernelName, backendName);
+    replaceKernel({ ...stock, kernelFunc: make(stock) });
+  };
+  wrap('GatherV2', (stock) => gatherV2(backendName, stock));
+  if (backendName === 'wasm') {
+    wrap('Sum', sumLeadingAxes);
+    wrap('Identity', identity);
+    wrap('Cast', cast);
+  }
 }

@@ -12,6 +12,21 @@ export interface NativeKernels {
     m: number, n: number, k: number, transposeA: boolean, transposeB: boolean, bias: Float32Array | null): void;
   dequantNF4(packed: Int32Array, absmax: Float32Array, codebook: Float32Array, out: Float32Array, blockSize: number): void;
   dequantInt8Rows(packed: Int32Array, scales: Float32Array, out: Float32Array, cols: number): void;
+  // The fused transformer kernels (native/kernels/src/kernels.h has each one's contract; ./fused-kernels.ts uses them).
+  rmsNorm(x: Float32Array, w: Float32Array, y: Float32Array, rstd: Float32Array, rows: number, h: number, eps: number): void;
+  rmsNormGrad(dy: Float32Array, x: Float32Array, w: Float32Array, rstd: Float32Array, dx: Float32Array, dw: Float32Array, rows: number, h: number): void;
+  swiglu(u: Float32Array, y: Float32Array, rows: number, f: number): void;
+  swigluGrad(dy: Float32Array, u: Float32Array, du: Float32Array, rows: number, f: number): void;
+  rotarySplit(qkv: Float32Array, cos: Float32Array, sin: Float32Array, q: Float32Array, k: Float32Array, v: Float32Array,
+    batch: number, seq: number, heads: number, groups: number, d: number, qScale: number): void;
+  rotarySplitGrad(dq: Float32Array, dk: Float32Array, dv: Float32Array, cos: Float32Array, sin: Float32Array, dqkv: Float32Array,
+    batch: number, seq: number, heads: number, groups: number, d: number, qScale: number): void;
+  softmax(x: Float32Array, mask: Float32Array | null, y: Float32Array, matrices: number, maskMatrices: number, rows: number, cols: number): void;
+  softmaxGrad(dy: Float32Array, y: Float32Array, dx: Float32Array, rows: number, cols: number): void;
+  softmaxCrossEntropy(logits: Float32Array, targets: Int32Array, loss: Float32Array, lse: Float32Array, rows: number, vocab: number): void;
+  softmaxCrossEntropyGrad(logits: Float32Array, lse: Float32Array, targets: Int32Array, dloss: Float32Array, dlogits: Float32Array, rows: number, vocab: number): void;
+  adamw(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
+    beta1: number, beta2: number, eps: number, stepSize: number, correction2Sqrt: number, decay: number): void;
   /** Process-wide: OpenBLAS has one thread count for all callers. */
   setThreads(threads: number): void;
   getThreads(): number;

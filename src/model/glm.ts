@@ -2,10 +2,16 @@
 // flows: RMSNorm, Linear, SelfAttention, MLP, GLMBlock, GlmModel. Module and parameter names are THUDM's,
 // so this file reads side by side with modeling_chatglm.py. Shapes: B batch, T new tokens, N = B·T,
 // h hidden, H query heads, g kv groups, d head dim, K keys attended (prefix + cache + new), V vocabulary.
-// Performance recipes (notes/tfjs-on-cpu.md): rotary as one constant matmul, grouped attention with
-// query heads folded into rows (K/V never repeated), masks built once per forward, everything 2D
-// [N, h] between attention blocks, only ops with gradients on every backend.
+// Performance recipes (notes/tfjs-on-cpu.md): grouped attention with query heads folded into rows (K/V
+// never repeated), masks and rotary tables built once per forward, everything 2D [N, h] between attention
+// blocks, only ops with gradients on every backend. RMSNorm, rotary + qkv split, the attention softmax,
+// SwiGLU and the loss are src/compute/ops: one fused kernel each on the native CPU path, plain TF.js ops
+// elsewhere.
 import * as tf from '@tensorflow/tfjs';
+import { maskedSoftmax } from '../compute/ops/attention-softmax.ts';
+import { rmsNorm } from '../compute/ops/rms-norm.ts';
+import { rotarySplit, type RotaryTables } from '../compute/ops/rotary-split.ts';
+import { swiglu } from '../compute/ops/swiglu.ts';
 import { checkWeights, expectedTensorShapes, type ChatGlm2Config, type ModelConfig } from './config.ts';
 import type { WeightSource } from './weights/checkpoint.ts';
 import type { TensorToWrite } from './weights/safetensors.ts';
@@ -52,19 +58,15 @@ interface ForwardContext {
   adapters?: AdapterSet;
   training: boolean;
   dropout(x: tf.Tensor, rate: number): tf.Tensor;
-  /** cos/sin tables [B, T, 1, d] for the keys, and for the queries with the 1/√d score scale folded in. */
-  rotaryK: { cos: tf.Tensor4D; sin: tf.Tensor4D };
-  rotaryQ: { cos: tf.Tensor4D; sin: tf.Tensor4D };
+  rotary: RotaryTables; // of the new tokens' positions
   mask: tf.Tensor4D | null; // [B or 1, 1, (H/g)·T, K]
 }
 
 class RMSNorm {
   constructor(readonly weight: tf.Variable, private readonly eps: number) {}
 
-  forward(x: tf.Tensor): tf.Tensor {
-    // x · rsqrt(mean(x²) + eps) · w, over the hidden dim of each token
-    const variance = tf.mean(tf.square(x), -1, true); // [N, 1]
-    return tf.mul(tf.mul(x, tf.rsqrt(tf.add(variance, this.eps))), this.weight);
+  forward(x: tf.Tensor2D): tf.Tensor2D {
+    return rmsNorm(x, this.weight as tf.Tensor1D, this.eps); // x · rsqrt(mean(x²) + eps) · w, per token
   }
 }
 
@@ -88,7 +90,7 @@ class SelfAttention {
   private readonly groups: number;
   private readonly d: number;
 
-  constructor(readonly query_key_value: Linear, readonly dense: Linear, config: ChatGlm2Config, private readonly rotaryP: tf.Tensor2D, private readonly dropoutRate: number) {
+  constructor(readonly query_key_value: Linear, readonly dense: Linear, config: ChatGlm2Config, private readonly dropoutRate: number) {
     this.heads = config.numAttentionHeads;
     this.groups = config.multiQueryGroupNum;
     this.d = config.kvChannels;
@@ -98,34 +100,22 @@ class SelfAttention {
   forward(x: tf.Tensor2D, ctx: ForwardContext, past: LayerKeyValues | null): { out: tf.Tensor2D; kv: LayerKeyValues } {
     const { batch: B, seq: T } = ctx;
     const { heads: H, groups: g, d } = this;
-    const perGroup = H / g;
     const qkv = this.query_key_value.forward(x, ctx); // [N, (H + 2g)·d]: queries, keys, values
-    const [q, k, v] = tf.split(qkv, [H * d, g * d, g * d], 1);
-    const rotatedQ = this.rotate(q, H, ctx.rotaryQ); // [B, T, H, d], already scaled by 1/√d
-    const rotatedK = this.rotate(k, g, ctx.rotaryK); // [B, T, g, d]
-
-    // Query head j·perGroup + i belongs to group j: fold the group's heads into rows
-    const queries = tf.reshape(tf.transpose(rotatedQ, [0, 2, 1, 3]), [B, g, perGroup * T, d]);
-    let keys = tf.transpose(rotatedK, [0, 2, 1, 3]) as tf.Tensor4D; // [B, g, T, d]
-    let values = tf.transpose(tf.reshape(v, [B, T, g, d]), [0, 2, 1, 3]) as tf.Tensor4D; // [B, g, T, d]
+    // queries [B, g, (H/g)·T, d] (head j·(H/g) + i of group j in rows i·T..), rotated and scaled by 1/√d;
+    // keys (rotated) and values [B, g, T, d]
+    const layout = { batch: B, seq: T, heads: H, groups: g, headDim: d };
+    const { queries, keys: newKeys, values: newValues } = rotarySplit(qkv, ctx.rotary, layout, 1 / Math.sqrt(d));
+    let keys = newKeys, values = newValues;
     if (past) {
       keys = tf.concat([past.key, keys], 2); // [B, g, K, d]
       values = tf.concat([past.value, values], 2);
     }
 
-    let scores = tf.matMul(queries, keys, false, true); // [B, g, perGroup·T, K]
-    if (ctx.mask) scores = tf.add(scores, ctx.mask);
-    const probs = ctx.dropout(tf.softmax(scores), this.dropoutRate);
-    const context = tf.matMul(probs, values); // [B, g, perGroup·T, d]
+    const scores = tf.matMul(queries, keys, false, true) as tf.Tensor4D; // [B, g, (H/g)·T, K]
+    const probs = ctx.dropout(maskedSoftmax(scores, ctx.mask), this.dropoutRate);
+    const context = tf.matMul(probs, values); // [B, g, (H/g)·T, d]
     const merged = tf.reshape(tf.transpose(tf.reshape(context, [B, H, T, d]), [0, 2, 1, 3]), [B * T, H * d]) as tf.Tensor2D;
     return { out: this.dense.forward(merged, ctx), kv: { key: keys, value: values } };
-  }
-
-  /** Rotary embedding x·cos + (x·P)·sin on x: [N, heads·d] → [B, T, heads, d]. */
-  private rotate(x: tf.Tensor, heads: number, tables: { cos: tf.Tensor4D; sin: tf.Tensor4D }): tf.Tensor4D {
-    const [B, T, d] = [tables.cos.shape[0], tables.cos.shape[1], this.d];
-    const paired = tf.reshape(tf.matMul(tf.reshape(x, [B * T * heads, d]), this.rotaryP), [B, T, heads, d]);
-    return tf.add(tf.mul(tf.reshape(x, [B, T, heads, d]), tables.cos), tf.mul(paired, tables.sin));
   }
 }
 
@@ -134,8 +124,7 @@ class MLP {
 
   forward(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
     // SwiGLU: the first half of dense_h_to_4h is gated by silu, the second half is the value
-    const [a, b] = tf.split(this.dense_h_to_4h.forward(x, ctx), 2, 1); // [N, ffn] each
-    return this.dense_4h_to_h.forward(tf.mul(tf.mul(a, tf.sigmoid(a)), b) as tf.Tensor2D, ctx);
+    return this.dense_4h_to_h.forward(swiglu(this.dense_h_to_4h.forward(x, ctx)), ctx); // [N, 2·ffn] → [N, ffn] → [N, h]
   }
 }
 
@@ -143,9 +132,9 @@ class GLMBlock {
   constructor(readonly input_layernorm: RMSNorm, readonly self_attention: SelfAttention, readonly post_attention_layernorm: RMSNorm, readonly mlp: MLP, private readonly hiddenDropout: number) {}
 
   forward(x: tf.Tensor2D, ctx: ForwardContext, past: LayerKeyValues | null): { out: tf.Tensor2D; kv: LayerKeyValues } {
-    const attention = this.self_attention.forward(this.input_layernorm.forward(x) as tf.Tensor2D, ctx, past);
+    const attention = this.self_attention.forward(this.input_layernorm.forward(x), ctx, past);
     const h = tf.add(x, ctx.dropout(attention.out, this.hiddenDropout)) as tf.Tensor2D;
-    const out = tf.add(h, ctx.dropout(this.mlp.forward(this.post_attention_layernorm.forward(h) as tf.Tensor2D, ctx), this.hiddenDropout)) as tf.Tensor2D;
+    const out = tf.add(h, ctx.dropout(this.mlp.forward(this.post_attention_layernorm.forward(h), ctx), this.hiddenDropout)) as tf.Tensor2D;
     return { out, kv: attention.kv };
   }
 }
@@ -191,7 +180,7 @@ export class GlmModel implements CausalLanguageModel {
     const norm = (name: string): RMSNorm => new RMSNorm(params.get(`${name}.weight`)!, config.layernormEpsilon);
     this.layers = Array.from({ length: config.numLayers }, (_, i) => {
       const p = `transformer.encoder.layers.${i}`;
-      const attention = new SelfAttention(linear(`${p}.self_attention.query_key_value`), linear(`${p}.self_attention.dense`), config, this.rotaryP, config.attentionDropout);
+      const attention = new SelfAttention(linear(`${p}.self_attention.query_key_value`), linear(`${p}.self_attention.dense`), config, config.attentionDropout);
       const mlp = new MLP(linear(`${p}.mlp.dense_h_to_4h`), linear(`${p}.mlp.dense_4h_to_h`));
       return new GLMBlock(norm(`${p}.input_layernorm`), attention, norm(`${p}.post_attention_layernorm`), mlp, config.hiddenDropout);
     });
@@ -336,7 +325,6 @@ export class GlmModel implements CausalLanguageModel {
     const positions = resolvePositions(tokenMask, start, options.positionIds);
     const d = config.kvChannels;
     const tables = rotaryTables(positions, d, 10000 * config.ropeRatio);
-    const scale = 1 / Math.sqrt(d); // attention score scale, applied to the queries
     const mask = additiveMask(pastKeyMask, tokenMask, config.numAttentionHeads / config.multiQueryGroupNum);
 
     let dropoutCalls = 0;
@@ -348,8 +336,7 @@ export class GlmModel implements CausalLanguageModel {
       adapters: options.adapters,
       training,
       dropout: (x, rate) => (training && rate > 0 ? tf.dropout(x, rate, undefined, `${seed}:${dropoutCalls++}`) : x),
-      rotaryK: { cos: tf.tensor4d(tables.cos, [B, T, 1, d]), sin: tf.tensor4d(tables.sin, [B, T, 1, d]) },
-      rotaryQ: { cos: tf.tensor4d(tables.cos.map((c) => c * scale), [B, T, 1, d]), sin: tf.tensor4d(tables.sin.map((s) => s * scale), [B, T, 1, d]) },
+      rotary: { cos: tf.tensor2d(tables.cos, [B * T, d]), sin: tf.tensor2d(tables.sin, [B * T, d]), pair: this.rotaryP },
       mask: mask ? tf.tensor4d(mask.values, mask.shape) : null,
     };
 
@@ -367,6 +354,6 @@ export class GlmModel implements CausalLanguageModel {
       const keyMask = cache.keyMask.map((row, b) => [...row, ...tokenMask[b]]);
       cache.update(newKV, keyMask, nextPositions(positions, tokenMask, start));
     }
-    return this.final_layernorm.forward(x) as tf.Tensor2D;
+    return this.final_layernorm.forward(x);
   }
 }

@@ -1,4 +1,5 @@
-// The JS kernels (GatherV2, UnsortedSegmentSum) on both CPU-side backends, against plain references.
+// The JS kernels (GatherV2, UnsortedSegmentSum; on wasm also Sum over leading axes, and Identity/Cast sharing
+// the input's data) on both CPU-side backends, against plain references.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
@@ -54,3 +55,44 @@ for (const backend of ['wasm', 'cpu']) {
     out.dispose();
   });
 }
+
+test('wasm: Sum over leading axes adds rows; other reductions, int32 and keepDims still agree with the stock kernel', async () => {
+  await tf.setBackend('wasm');
+  const x = randomValues(4 * 3 * 5, 3), t = tf.tensor(x, [4, 3, 5]);
+  const expected = (axes: number[]): number[] => {
+    const out = new Map<string, number>();
+    for (let i = 0; i < 4; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 5; k++) {
+      const key = [i, j, k].filter((_, d) => !axes.includes(d)).join(',');
+      out.set(key, (out.get(key) ?? 0) + x[(i * 3 + j) * 5 + k]);
+    }
+    return [...out.values()];
+  };
+  for (const [axis, shape] of [[0, [3, 5]], [[0, 1], [5]], [[1, 0], [5]], [-3, [3, 5]], [2, [4, 3]], [[0, 2], [3]], [[0, 1, 2], []]] as [number | number[], number[]][]) {
+    const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + 3 : a));
+    const out = tf.sum(t, axis);
+    assert.deepEqual(out.shape, shape, `axis ${axis}`);
+    const got = out.dataSync();
+    expected(axes).forEach((v, i) => assert.ok(Math.abs(got[i] - v) < 1e-5, `axis ${axis} [${i}]: ${got[i]} vs ${v}`));
+    out.dispose();
+  }
+  const kept = tf.sum(t, 0, true);
+  assert.deepEqual(kept.shape, [1, 3, 5]);
+  const ints = tf.sum(tf.tensor2d([[1, 2], [3, 4]], [2, 2], 'int32'), 0);
+  assert.equal(ints.dtype, 'int32');
+  assert.deepEqual(Array.from(ints.dataSync()), [4, 6]);
+  tf.dispose([t, kept, ints]);
+});
+
+test('wasm: Identity and a Cast to the same dtype share the data (no copy); other casts still convert', async () => {
+  await tf.setBackend('wasm');
+  const x = tf.tensor1d([1.5, -2.25, 3]);
+  const before = tf.memory().numBytes;
+  const clone = tf.clone(x), same = tf.cast(x, 'float32');
+  assert.equal(clone.dataId, x.dataId);
+  assert.equal(same.dataId, x.dataId);
+  x.dispose(); // the others keep the data alive
+  assert.deepEqual(Array.from(clone.dataSync()), [1.5, -2.25, 3]);
+  assert.deepEqual(Array.from(tf.cast(clone, 'int32').dataSync()), [1, -2, 3]);
+  tf.dispose([clone, same]);
+  assert.ok(tf.memory().numBytes <= before);
+});

@@ -3,7 +3,9 @@
 // result, load the export back and get the trained model's logits. Steps and learning rates are the
 // smallest found to converge reliably on these models (2 layers, hidden 64; P-tuning, which can only
 // add keys and values to a frozen random base, needs glm-tiny's 4 layers, hidden 128; output layer
-// init ×10, see helpers.ts); all share seed 3 and a constant schedule.
+// init ×10, see helpers.ts); all share seed 3 and (but P-tuning) a linear decay to 0. At these learning rates a constant
+// schedule keeps the loss jumping between 1e-3 and 0.8 to the last step, so whether the last loss was under
+// the bound depended on rounding: float differences of 1e-6 (another matmul kernel, a fused op) decided it.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -86,7 +88,8 @@ const cases: Case[] = [
   { name: 'freeze', method: { type: 'freeze', layers: 1, also_output_layer: true }, steps: 40, lr: 3e-3, bound: 0.05, reload: asModelFolder },
   { name: 'lora', method: lora, steps: 60, lr: 1e-2, bound: 0.05, reload: onBase(lora) },
   { name: 'qlora', method: qlora, steps: 60, lr: 1e-2, bound: 0.05, reload: onBase(qlora) },
-  { name: 'ptuning_v2', method: ptuning, steps: 80, lr: 1e-1, bound: 0.1, reload: onBase(ptuning, tinyShapeDir), base: tinyShapeDir },
+  // the prefix alone descends steadily at a constant rate, and a decay leaves it short of the bound
+  { name: 'ptuning_v2', method: ptuning, steps: 80, lr: 1e-1, bound: 0.1, reload: onBase(ptuning, tinyShapeDir), base: tinyShapeDir, settings: { lr_scheduler_type: 'constant' } },
   {
     // a fresh student (LoRA) learns from the fully fine-tuned model above, half from its soft labels
     name: 'distillation', method: lora, steps: 40, lr: 1e-2, bound: 0.5, reload: onBase(lora),
@@ -97,7 +100,7 @@ const cases: Case[] = [
 
 for (const c of cases) {
   test(`${c.name}: training loss below ${c.bound} in ${c.steps} steps, greedy answers as trained, export reloads with identical logits`, async () => {
-    const config = parseTrainingConfig({ method: c.method, seed: 3, batch_size: 4, max_steps: c.steps, learning_rate: c.lr, lr_scheduler_type: 'constant', ...c.settings });
+    const config = parseTrainingConfig({ method: c.method, seed: 3, batch_size: 4, max_steps: c.steps, learning_rate: c.lr, lr_scheduler_type: 'linear', ...c.settings });
     const model = loadModel(c.base ?? baseDir);
     const method = createMethod(model, config.method, { seed: config.seed });
     const teacher = c.teacherDir ? loadModel(c.teacherDir()) : undefined;

@@ -6,49 +6,20 @@
 #include <string>
 #include <vector>
 
+#include "args.h"
 #include "kernels.h"
+
+namespace glmtune {
+// fused_addon.cc: the fused kernels' bindings.
+void registerFused(Napi::Env env, Napi::Object exports);
+}  // namespace glmtune
 
 namespace {
 
-bool fail(const Napi::Env& env, const std::string& message) {
-  Napi::TypeError::New(env, "glmtune-native: " + message).ThrowAsJavaScriptException();
-  return false;
-}
-
-template <typename T>
-bool typedArg(const Napi::CallbackInfo& info, size_t i, napi_typedarray_type type, const char* what,
-              Napi::TypedArrayOf<T>* out) {
-  if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != type) {
-    return fail(info.Env(), std::string(what) + " must be a " +
-                                (type == napi_float32_array ? "Float32Array" : "Int32Array"));
-  }
-  *out = info[i].As<Napi::TypedArrayOf<T>>();
-  return true;
-}
-
-bool intArg(const Napi::CallbackInfo& info, size_t i, const char* what, int64_t min, int64_t* out) {
-  if (!info[i].IsNumber()) return fail(info.Env(), std::string(what) + " must be a number");
-  const double v = info[i].As<Napi::Number>().DoubleValue();
-  if (v != static_cast<double>(static_cast<int64_t>(v)) || v < static_cast<double>(min)) {
-    return fail(info.Env(), std::string(what) + " must be an integer >= " + std::to_string(min));
-  }
-  *out = static_cast<int64_t>(v);
-  return true;
-}
-
-bool shapeArg(const Napi::CallbackInfo& info, size_t i, const char* what, std::vector<int64_t>* out) {
-  if (!info[i].IsArray()) return fail(info.Env(), std::string(what) + " must be an array");
-  const Napi::Array arr = info[i].As<Napi::Array>();
-  out->resize(arr.Length());
-  for (uint32_t j = 0; j < arr.Length(); j++) {
-    const Napi::Value v = arr.Get(j);
-    if (!v.IsNumber() || v.As<Napi::Number>().Int64Value() < 1) {
-      return fail(info.Env(), std::string(what) + " must hold integers >= 1");
-    }
-    (*out)[j] = v.As<Napi::Number>().Int64Value();
-  }
-  return true;
-}
+using glmtune::fail;
+using glmtune::intArg;
+using glmtune::shapeArg;
+using glmtune::typedArg;
 
 // sgemm(a, b, c, batchA, batchB, m, n, k, transA, transB, bias | null): see sgemmBroadcast in kernels.h.
 void Sgemm(const Napi::CallbackInfo& info) {
@@ -157,6 +128,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads, "setThreads"));
   exports.Set("getThreads", Napi::Function::New(env, GetThreads, "getThreads"));
   exports.Set("config", Napi::Function::New(env, Config, "config"));
+  glmtune::registerFused(env, exports);
   return exports;
 }
 

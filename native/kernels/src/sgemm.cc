@@ -32,6 +32,13 @@ void sgemmBroadcast(const float* a, const float* b, float* c, const std::vector<
   // one [countOut·M, K] matrix, so a single large GEMM does all of them (the Linear-layer case). BLAS takes
   // 32-bit sizes, hence the bound.
   if (countB == 1 && countA == countOut && !transA && countOut * m <= INT32_MAX) {
+    if (countOut * m == 1) {
+      // One row (decoding a token): a matrix-vector product streams B once, where GEMM would first pack all
+      // of it (OpenBLAS 0.3.21 does not route such a GEMM to GEMV itself).
+      if (transB) cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1.f, b, k, a, 1, beta, c, 1);
+      else cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.f, b, n, a, 1, beta, c, 1);
+      return;
+    }
     cblas_sgemm(CblasRowMajor, ta, tb, countOut * m, n, k, 1.f, a, lda, b, ldb, beta, c, n);
     return;
   }

@@ -6,6 +6,7 @@
 // The step count is shared by all parameters (torch keeps one per parameter; they differ only for a
 // parameter that once had no gradient).
 import * as tf from '@tensorflow/tfjs';
+import { adamwUpdate } from '../../compute/ops/adamw-update.ts';
 
 export interface AdamWSettings {
   beta1: number;
@@ -47,11 +48,9 @@ export class AdamW {
       if (!g) continue; // torch skips a parameter whose grad is None (it did not affect the loss)
       const { m, v } = this.moments.get(name)!;
       tf.tidy(() => {
-        const m1 = tf.add(tf.mul(m, beta1), tf.mul(g, 1 - beta1));
-        const v1 = tf.add(tf.mul(v, beta2), tf.mul(tf.square(g), 1 - beta2));
-        const denom = tf.add(tf.div(tf.sqrt(v1), correction2Sqrt), eps);
-        const decayed = this.decays(name) && weightDecay > 0 ? tf.mul(p, 1 - lr * weightDecay) : p;
-        p.assign(tf.sub(decayed, tf.mul(tf.div(m1, denom), stepSize)));
+        const decay = this.decays(name) && weightDecay > 0 ? 1 - lr * weightDecay : 1;
+        const [p1, m1, v1] = adamwUpdate(p, m, v, g, { beta1, beta2, eps, stepSize, correction2Sqrt, decay });
+        p.assign(p1);
         m.assign(m1);
         v.assign(v1);
       });
