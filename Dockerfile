@@ -3,14 +3,25 @@
 # Run:   docker run -p 8080:8080 -v glmtune-data:/data glmtune
 ARG FLAVOR=cpu
 
+# ---- the dashboard (ui/ → ui/dist), built with the dev dependencies, which the runtime leaves out ----
+FROM node:20-bookworm-slim AS ui
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY native ./native
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY ui ./ui
+RUN npm run build
+
 # ---- dependencies (CPU): node modules with the native OpenBLAS kernels built --------------------
+# --ignore-scripts skips the project's own `prepare` (the dashboard build, done above: it needs the dev
+# dependencies); `npm rebuild` then runs the dependencies' install scripts (the OpenBLAS addon's build).
 FROM node:20-bookworm-slim AS deps-cpu
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ pkg-config libopenblas-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY native ./native
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm rebuild
 
 # ---- runtime (CPU) -------------------------------------------------------------------------------
 FROM node:20-bookworm-slim AS runtime-cpu
@@ -30,7 +41,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY native ./native
 # The GPU backend downloads libtensorflow at install time; it is optional and loaded at run time.
-RUN npm ci --omit=dev --no-audit --no-fund && npm install --no-save @tensorflow/tfjs-node-gpu@4.22.0 \
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm rebuild && npm install --no-save @tensorflow/tfjs-node-gpu@4.22.0 \
     && apt-get purge -y make g++ && apt-get autoremove -y
 
 # ---- final ---------------------------------------------------------------------------------------
@@ -40,6 +51,7 @@ COPY package.json package-lock.json tsconfig.json ./
 COPY src ./src
 COPY migrations ./migrations
 COPY openapi ./openapi
+COPY --from=ui /app/ui/dist ./ui/dist
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 DATA_DIR=/data MODELS_DIR=/models
 RUN mkdir -p /data /models && chown node:node /data /models
 USER node

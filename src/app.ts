@@ -23,6 +23,7 @@ import { fineTuningRoutes } from './api/routes/fine-tuning/index.ts';
 import { healthRoutes } from './api/routes/health/index.ts';
 import { modelsRoutes } from './api/routes/models/index.ts';
 import { tokenizeRoutes } from './api/routes/tokenize/index.ts';
+import { uiRoutes } from './api/routes/ui/index.ts';
 import { bearerToken } from './services/auth.ts';
 import type { Services } from './services/index.ts';
 import { parse } from 'node:querystring';
@@ -54,8 +55,8 @@ export function parseQuery(query: string): Record<string, unknown> {
   return out;
 }
 
-/** Routes that are never rate limited: probes and documentation. */
-const UNLIMITED = /^\/(healthz|readyz|metrics|openapi\.json|docs)(\/|$|\?)/;
+/** Routes that are never rate limited: probes, documentation and the dashboard's static files. */
+const UNLIMITED = /^\/(healthz|readyz|metrics|openapi\.json|docs|ui)(\/|$|\?)/;
 
 export interface AppOptions {
   /** Serve the API under /v1 (false for ROLE=worker, which serves only probes and metrics). */
@@ -126,6 +127,7 @@ export async function buildApp(services: Services, logger: FastifyBaseLogger, op
       { prefix: '/v1' },
     );
     await app.register(tokenizeRoutes); // vLLM serves these outside /v1
+    await app.register(uiRoutes); // the dashboard: static files under /ui/, calling the API above
   }
   await app.ready();
   return app as unknown as FastifyInstance;
