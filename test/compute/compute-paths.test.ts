@@ -1,7 +1,8 @@
 // initCompute chooses the compute path once per process, so each path runs in a child process: the native
-// one, the same machine with the native kernels switched off (GLMTUNE_NATIVE=0), and a machine where the
-// addon was never built. All must compute the same things; the message must say which path is active and,
-// on the fallback, how to enable the fast one.
+// one (OpenBLAS matmul and the fused kernels), the same machine with the native kernels switched off
+// (GLMTUNE_NATIVE=0: plain TF.js ops), and a machine where the addon was never built. All must compute the
+// same things — the losses of five training steps of glm-tiny within 1e-4 — and the message must say which
+// path is active and, on the fallback, how to enable the fast one.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -13,7 +14,18 @@ import type { ComputeInfo } from '../../src/compute/backend.ts';
 interface Probe {
   info: ComputeInfo;
   losses: number[];
+  /** glm-tiny through runTraining, per method (compute-probe.ts, glm-training.ts). */
+  glmLosses: Record<string, number[]>;
   dequantExact: boolean;
+}
+
+/** Every loss of `probe` within 1e-4 of the native path's. */
+function assertSameLosses(probe: Probe, what: string): void {
+  probe.losses.forEach((l, i) => assert.ok(Math.abs(l - nativePath.losses[i]) < 1e-4, `${what}, toy model step ${i}: ${l} vs ${nativePath.losses[i]}`));
+  for (const [method, losses] of Object.entries(nativePath.glmLosses)) {
+    assert.equal(probe.glmLosses[method].length, 5);
+    losses.forEach((l, i) => assert.ok(Math.abs(probe.glmLosses[method][i] - l) < 1e-4, `${what}, glm-tiny ${method} step ${i}: ${probe.glmLosses[method][i]} vs ${l}`));
+  }
 }
 
 function probe(env: Record<string, string>, hideNative = false): Probe {
@@ -26,22 +38,26 @@ function probe(env: Record<string, string>, hideNative = false): Probe {
 
 const nativePath = probe({ GLMTUNE_NATIVE: '1' });
 
-test('with the addon built: wasm with OpenBLAS matmul and native dequantisation', () => {
+test('with the addon built: wasm with OpenBLAS matmul, native dequantisation and the fused kernels', () => {
   assert.equal(nativePath.info.backend, 'wasm');
   assert.equal(nativePath.info.matmul, 'openblas');
   assert.equal(nativePath.info.dequant, 'native');
+  assert.equal(nativePath.info.fused, true);
+  assert.deepEqual(Object.keys(nativePath.glmLosses), ['full', 'lora']);
+  for (const losses of Object.values(nativePath.glmLosses)) assert.ok(losses.length === 5 && losses.every(Number.isFinite) && losses[4] < losses[0], `${losses}`);
   assert.equal(nativePath.info.blas?.threads, 1);
   assert.match(nativePath.info.message, /OpenBLAS SGEMM \(glmtune-native: \w+ kernels, 1 thread\)/);
   assert.ok(nativePath.dequantExact);
 });
 
-test('GLMTUNE_NATIVE=0 forces the npm-only path, which computes the same losses', () => {
+test('GLMTUNE_NATIVE=0 forces the npm-only path (plain TF.js ops), which computes the same losses', () => {
   const off = probe({ GLMTUNE_NATIVE: '0' });
   assert.equal(off.info.matmul, 'xnnpack-transposing');
   assert.equal(off.info.dequant, 'js');
+  assert.equal(off.info.fused, false);
   assert.match(off.info.message, /GLMTUNE_NATIVE=0/);
   assert.ok(off.dequantExact);
-  off.losses.forEach((l, i) => assert.ok(Math.abs(l - nativePath.losses[i]) < 1e-4, `step ${i}: ${l} vs ${nativePath.losses[i]}`));
+  assertSameLosses(off, 'GLMTUNE_NATIVE=0');
 });
 
 test('without the addon the service still computes, and its message tells how to enable the fast path', () => {
@@ -51,7 +67,7 @@ test('without the addon the service still computes, and its message tells how to
   assert.match(missing.info.nativeUnavailable ?? '', /not built/);
   assert.ok(missing.info.message.includes(ENABLE_NATIVE_HINT), missing.info.message);
   assert.ok(missing.dequantExact);
-  missing.losses.forEach((l, i) => assert.ok(Math.abs(l - nativePath.losses[i]) < 1e-4, `step ${i}`));
+  assertSameLosses(missing, 'without the addon');
 });
 
 test('GLMTUNE_BLAS_THREADS sets the OpenBLAS thread count; a wrong value is refused by name', () => {
