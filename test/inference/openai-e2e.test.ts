@@ -1,7 +1,8 @@
 // Serving fine-tunes end to end with the official openai client: two LoRA jobs on glm-tiny teach
-// different answers to the same questions; each fine-tune answers as taught (the base does not), also
-// when both are queried at once in one batch on one resident base; streaming; completions; models
-// list/retrieve/delete; artifacts, tar download and merge; tenancy; a client that leaves.
+// different answers to the same questions, and a P-tuning v2 job the first set; each fine-tune answers
+// as taught (the base does not), also when all are queried at once in one batch on one resident base;
+// streaming; completions; models list/retrieve/delete; artifacts, tar download and merge; tenancy; a
+// client that leaves.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -29,9 +30,13 @@ let svc: TestService;
 let client: OpenAI;
 let modelA: string;
 let modelB: string;
+let modelP: string;
 const scratch = mkdtempSync(join(tmpdir(), 'glmtune-inference-'));
 
-async function fineTune(pairs: [string, string][], suffix: string): Promise<string> {
+const LORA = { method: TINY_LORA, learning_rate: 5e-3 };
+const PTUNING = { method: { type: 'ptuning_v2', pre_seq_len: 8, prefix_dropout: 0 }, learning_rate: 5e-2 };
+
+async function fineTune(pairs: [string, string][], suffix: string, tuning: object): Promise<string> {
   const file = await client.files.create({ file: await toFile(Buffer.from(qaDataset(pairs)), `${suffix}.jsonl`), purpose: 'fine-tune' });
   const job = await client.fineTuning.jobs.create({
     model: 'glm-tiny',
@@ -39,15 +44,15 @@ async function fineTune(pairs: [string, string][], suffix: string): Promise<stri
     seed: 7,
     suffix,
     method: { type: 'supervised', supervised: { hyperparameters: { n_epochs: 40, batch_size: 1 } } },
-    ...({ tuning: { method: TINY_LORA, learning_rate: 5e-3, lr_scheduler_type: 'constant', save_steps: 80 } } as object),
+    ...({ tuning: { ...tuning, lr_scheduler_type: 'constant', save_steps: 80 } } as object),
   });
   return (await waitForJob(svc.url, svc.apiKey, job.id, ['succeeded'])).fine_tuned_model;
 }
 
 before(async () => {
-  svc = await startTestService({ worker: true, env: { TRAINER_CONCURRENCY: '2' } });
+  svc = await startTestService({ worker: true, env: { TRAINER_CONCURRENCY: '3' } });
   client = new OpenAI({ baseURL: `${svc.url}/v1`, apiKey: svc.apiKey, maxRetries: 0 });
-  [modelA, modelB] = await Promise.all([fineTune(PAIRS, 'qa'), fineTune(OTHER_PAIRS, 'other')]);
+  [modelA, modelB, modelP] = await Promise.all([fineTune(PAIRS, 'qa', LORA), fineTune(OTHER_PAIRS, 'other', LORA), fineTune(PAIRS, 'prefix', PTUNING)]);
 });
 after(async () => {
   await svc.destroy();
@@ -65,27 +70,28 @@ async function metrics(): Promise<Record<string, number>> {
   return Object.fromEntries(text.split('\n').filter((l) => l.startsWith('glmtune_inference')).map((l) => [l.split(' ')[0], Number(l.split(' ')[1])]));
 }
 
-test('two LoRA fine-tunes queried concurrently each answer as taught, on one resident base; the base does not', async () => {
+test('two LoRA fine-tunes and a P-tuning one queried concurrently each answer as taught, on one resident base; the base does not', async () => {
   const asked = PAIRS.flatMap(([question], i) => [
     { model: modelA, question, expected: PAIRS[i][1] },
     { model: modelB, question, expected: OTHER_PAIRS[i][1] },
+    { model: modelP, question, expected: PAIRS[i][1] },
   ]);
   const answers = await Promise.all(asked.map((a) => answer(a.model, a.question)));
   assert.deepEqual(answers, asked.map((a) => a.expected));
   const base = await Promise.all(PAIRS.map(([question]) => answer('glm-tiny', question)));
   for (const [i, text] of base.entries()) assert.notEqual(text, PAIRS[i][1], 'the base model was not taught');
 
-  // Memory accounting: one base model and two adapters resident, and the threads' tensors are just those.
+  // Memory accounting: one base model and three adapters resident, and the threads' tensors are just those.
   const m = await metrics();
   assert.equal(m['glmtune_inference_resident_models{kind="model"}'], 1);
-  assert.equal(m['glmtune_inference_resident_models{kind="adapter"}'], 2);
+  assert.equal(m['glmtune_inference_resident_models{kind="adapter"}'], 3);
   const baseBytes = m['glmtune_inference_resident_bytes{kind="model"}'];
   const adapterBytes = m['glmtune_inference_resident_bytes{kind="adapter"}'];
   const parameters = (await client.models.retrieve('glm-tiny')) as unknown as { parameters: number };
   assert.ok(baseBytes >= parameters.parameters * 4 && baseBytes < parameters.parameters * 4 * 1.05, `base ${baseBytes} bytes for ${parameters.parameters} parameters: resident once`);
   assert.ok(adapterBytes > 0 && adapterBytes < baseBytes / 2, `adapters ${adapterBytes} bytes`);
   assert.equal(m.glmtune_inference_tensor_bytes, baseBytes + adapterBytes, 'nothing else is held in the inference thread');
-  assert.deepEqual(svc.services.inference.stats().loads, { model: 1, adapter: 2 });
+  assert.deepEqual(svc.services.inference.stats().loads, { model: 1, adapter: 3 });
 });
 
 test('streaming: chunks arrive while the generation runs and concatenate to the non-streamed answer of the same seed', async () => {
