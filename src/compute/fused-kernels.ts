@@ -27,8 +27,10 @@ export const FUSED = {
   /** {logits [M, V], targets int32 [M]} → [loss [M], lse [M]] */
   crossEntropy: 'GlmCrossEntropy',
   crossEntropyGrad: 'GlmCrossEntropyGrad',
-  /** {p, m, v, g} (same shapes), AdamWAttrs → [p', m', v'] */
+  /** {p, m, v, g} (same shapes), AdamWAttrs → [p', m', v'] (each in its input's memory when nothing else holds it) */
   adamw: 'GlmAdamW',
+  /** {x} → scalar Σ x² */
+  sumSquares: 'GlmSumSquares',
 } as const;
 
 export interface RotarySplitAttrs {
@@ -164,9 +166,20 @@ const adamw: Make = (native, backendName) => ({ inputs, backend, attrs }) => {
   const { p, m, v, g } = inputs as Record<string, TensorInfo>;
   const a = attrs as unknown as AdamWAttrs;
   const mem = kernelMemory(backendName, backend);
-  const out = [mem.allocate(p.shape, 'float32'), mem.allocate(p.shape, 'float32'), mem.allocate(p.shape, 'float32')];
+  // The optimizer replaces p, m and v with the outputs: each that nothing else holds is updated in place (no
+  // new buffer, half the memory traffic) and returned shared.
+  const out = [p, m, v].map((t) => (mem.exclusive(t) ? mem.share(t) : mem.allocate(t.shape, 'float32')));
   const [pOut, mOut, vOut] = out.map((t) => f32(mem.view(t)));
   native.adamw(f32(mem.view(p)), f32(mem.view(m)), f32(mem.view(v)), f32(mem.view(g)), pOut, mOut, vOut, a.beta1, a.beta2, a.eps, a.stepSize, a.correction2Sqrt, a.decay);
+  return out;
+};
+
+const sumSquares: Make = (native, backendName) => ({ inputs, backend }) => {
+  const { x } = inputs as { x: TensorInfo };
+  const mem = kernelMemory(backendName, backend);
+  const out = mem.allocate([], 'float32');
+  const total = native.sumSquares(f32(mem.view(x)));
+  mem.view(out)[0] = total;
   return out;
 };
 
@@ -174,6 +187,7 @@ const KERNELS: [string, Make][] = [
   [FUSED.rmsNorm, rmsNorm], [FUSED.rmsNormGrad, rmsNormGrad], [FUSED.swiglu, swiglu], [FUSED.swigluGrad, swigluGrad],
   [FUSED.rotarySplit, rotarySplit], [FUSED.rotarySplitGrad, rotarySplitGrad], [FUSED.maskedSoftmax, maskedSoftmax],
   [FUSED.softmaxGrad, softmaxGrad], [FUSED.crossEntropy, crossEntropy], [FUSED.crossEntropyGrad, crossEntropyGrad], [FUSED.adamw, adamw],
+  [FUSED.sumSquares, sumSquares],
 ];
 
 const run = (kernelName: string, inputs: Record<string, Tensor>, attrs: NamedAttrMap = {}): Tensor | Tensor[] =>

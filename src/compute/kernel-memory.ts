@@ -12,28 +12,46 @@ export interface KernelMemory {
   allocate(shape: number[], dtype: 'float32' | 'int32'): TensorInfo;
   /** The tensor's values in place; writing to the view writes the tensor. */
   view(t: TensorInfo): Float32Array | Int32Array;
+  /** A new reference to t's data, as an output (tensors are immutable, so sharing is safe). */
+  share(t: TensorInfo): TensorInfo;
+  /**
+   * Whether t is the only tensor holding its data: then a kernel that is about to replace t (an optimizer
+   * update of a variable) may overwrite it in place and return it shared, and nothing else sees the change.
+   */
+  exclusive(t: TensorInfo): boolean;
 }
 
-interface WasmBackend {
+interface RefCounting {
+  incRef(dataId: object): void;
+  refCount(dataId: object): number;
+}
+interface WasmBackend extends RefCounting {
   makeOutput(shape: number[], dtype: string): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array;
 }
-interface JsBackend {
+interface JsBackend extends RefCounting {
   data: { get(id: object): { values: Float32Array | Int32Array } };
   makeTensorInfo(shape: number[], dtype: string, values: Float32Array | Int32Array): TensorInfo;
 }
 
 export function kernelMemory(backendName: CpuSideBackend, backend: unknown): KernelMemory {
+  const b = backend as WasmBackend & JsBackend;
+  const references = {
+    share: (t: TensorInfo) => {
+      b.incRef(t.dataId);
+      return { dataId: t.dataId, shape: t.shape, dtype: t.dtype };
+    },
+    exclusive: (t: TensorInfo) => b.refCount(t.dataId) === 1,
+  };
   if (backendName === 'wasm') {
-    const b = backend as WasmBackend;
-    return { allocate: (shape, dtype) => b.makeOutput(shape, dtype), view: (t) => b.typedArrayFromHeap(t) };
+    return { allocate: (shape, dtype) => b.makeOutput(shape, dtype), view: (t) => b.typedArrayFromHeap(t), ...references };
   }
-  const b = backend as JsBackend;
   return {
     allocate: (shape, dtype) => {
       const n = shape.reduce((p, q) => p * q, 1);
       return b.makeTensorInfo(shape, dtype, dtype === 'float32' ? new Float32Array(n) : new Int32Array(n));
     },
     view: (t) => b.data.get(t.dataId).values,
+    ...references,
   };
 }

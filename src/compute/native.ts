@@ -27,6 +27,7 @@ export interface NativeKernels {
   softmaxCrossEntropyGrad(logits: Float32Array, lse: Float32Array, targets: Int32Array, dloss: Float32Array, dlogits: Float32Array, rows: number, vocab: number): void;
   adamw(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, pOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
     beta1: number, beta2: number, eps: number, stepSize: number, correction2Sqrt: number, decay: number): void;
+  sumSquares(x: Float32Array): number;
   /** Process-wide: OpenBLAS has one thread count for all callers. */
   setThreads(threads: number): void;
   getThreads(): number;

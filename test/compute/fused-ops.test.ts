@@ -11,6 +11,7 @@ import { maskedSoftmax, maskedSoftmaxComposite } from '../../src/compute/ops/att
 import { meanCrossEntropy, meanCrossEntropyComposite } from '../../src/compute/ops/cross-entropy.ts';
 import { rmsNorm, rmsNormComposite } from '../../src/compute/ops/rms-norm.ts';
 import { rotarySplit, rotarySplitComposite, type AttentionLayout, type RotaryTables } from '../../src/compute/ops/rotary-split.ts';
+import { sumOfSquares } from '../../src/compute/ops/sum-squares.ts';
 import { swiglu, swigluComposite } from '../../src/compute/ops/swiglu.ts';
 import { additiveMask, rotaryPairMatrix, rotaryTables } from '../../src/model/attention-inputs.ts';
 import { randomValues } from './reference.ts';
@@ -98,12 +99,28 @@ test('cross-entropy: mean loss and gradient over a vocabulary, large logits incl
   compare('crossEntropy', [logits], (x) => [meanCrossEntropy(x as tf.Tensor2D, targets)], (x) => [meanCrossEntropyComposite(x as tf.Tensor2D, targets)]);
 });
 
-test('AdamW update: parameter and both moments, with and without weight decay', () => {
+test('AdamW update: parameter and both moments, with and without weight decay; in place only where nothing else holds the data', () => {
   const [p, m, v, g] = [random([1000], 7), random([1000], 8, 0.1), tf.abs(random([1000], 9, 0.01)), random([1000], 10)];
   for (const decay of [1, 0.999]) {
     const step = { beta1: 0.9, beta2: 0.999, eps: 1e-8, stepSize: 1e-3 / (1 - 0.9 ** 3), correction2Sqrt: Math.sqrt(1 - 0.999 ** 3), decay };
-    const fused = adamwUpdate(p, m, v, g, step), composite = adamwUpdateComposite(p, m, v, g, step);
-    fused.forEach((t, i) => assertClose(t, composite[i], 1e-6, `adamw ${decay} output ${i}`));
-    tf.dispose([...fused, ...composite]);
+    const composite = adamwUpdateComposite(p, m, v, g, step);
+    // held only here: updated in place, and returned sharing the memory
+    const own = [p, m, v].map((t) => tf.add(t, 0));
+    const inPlace = adamwUpdate(own[0], own[1], own[2], g, step);
+    inPlace.forEach((t, i) => assert.equal(t.dataId, own[i].dataId, `output ${i} in place`));
+    // shared with another tensor (a clone): new buffers, the shared data untouched
+    const shared = [p, m, v].map((t) => tf.clone(t));
+    const before = shared.map((t) => t.dataSync().slice());
+    const copied = adamwUpdate(p, m, v, g, step);
+    copied.forEach((t, i) => assert.notEqual(t.dataId, shared[i].dataId, `output ${i} copied`));
+    shared.forEach((t, i) => assert.deepEqual(t.dataSync(), before[i]));
+    for (const fused of [inPlace, copied]) fused.forEach((t, i) => assertClose(t, composite[i], 1e-6, `adamw ${decay} output ${i}`));
+    tf.dispose([...composite, ...own, ...inPlace, ...shared, ...copied]);
   }
+});
+
+test('sum of squares: float64 accumulation, equal to the plain ops', () => {
+  const x = random([100_003], 11);
+  assertClose(sumOfSquares(x), tf.sum(tf.square(x)), 1e-5, 'sumOfSquares');
+  assert.equal(sumOfSquares(tf.tensor1d([3, 4])).dataSync()[0], 25);
 });

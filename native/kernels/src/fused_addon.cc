@@ -184,6 +184,14 @@ void AdamW(const Napi::CallbackInfo& info) {
   if (a.ok()) adamwUpdate(p, m, v, g, pOut, mOut, vOut, n, step);
 }
 
+// sumSquares(x): Σ x²
+Napi::Value SumSquares(const Napi::CallbackInfo& info) {
+  Args a(info, 1, "sumSquares");
+  const int64_t n = a.ok() && info[0].IsTypedArray() ? static_cast<int64_t>(info[0].As<Napi::TypedArray>().ElementLength()) : 0;
+  const float* x = a.f32(0, "x", n);
+  return a.ok() ? Napi::Number::New(info.Env(), sumSquares(x, n)) : info.Env().Undefined();
+}
+
 }  // namespace
 
 void registerFused(Napi::Env env, Napi::Object exports) {
@@ -198,6 +206,7 @@ void registerFused(Napi::Env env, Napi::Object exports) {
   exports.Set("softmaxCrossEntropy", Napi::Function::New(env, SoftmaxCrossEntropy, "softmaxCrossEntropy"));
   exports.Set("softmaxCrossEntropyGrad", Napi::Function::New(env, SoftmaxCrossEntropyGrad, "softmaxCrossEntropyGrad"));
   exports.Set("adamw", Napi::Function::New(env, AdamW, "adamw"));
+  exports.Set("sumSquares", Napi::Function::New(env, SumSquares, "sumSquares"));
 }
 
 }  // namespace glmtune

@@ -59,10 +59,14 @@ void softmaxCrossEntropyBackward(const float* logits, const float* lse, const in
 
 // One AdamW update of n values, torch.optim.AdamW's arithmetic (src/trainer/optim/adamw.ts):
 // m' = β1·m + (1−β1)·g; v' = β2·v + (1−β2)·g²; p' = p·decay − stepSize·m' / (√v' / correction2Sqrt + eps).
+// pOut, mOut, vOut may be p, m, v themselves (in place).
 struct AdamWStep {
   float beta1, beta2, eps, stepSize, correction2Sqrt, decay;
 };
 void adamwUpdate(const float* p, const float* m, const float* v, const float* g, float* pOut, float* mOut, float* vOut,
                  int64_t n, const AdamWStep& step);
+
+// Σ x² (accumulated in double): a gradient's squared L2 norm, for global-norm clipping.
+double sumSquares(const float* x, int64_t n);
 
 }  // namespace glmtune

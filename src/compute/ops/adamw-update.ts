@@ -4,7 +4,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { FUSED, fusedKernelActive, type AdamWAttrs } from '../fused-kernels.ts';
 
-/** [p', m', v']: m' = β1·m + (1−β1)·g; v' = β2·v + (1−β2)·g²; p' = p·decay − stepSize·m' / (√v' / correction2Sqrt + eps). */
+/**
+ * [p', m', v']: m' = β1·m + (1−β1)·g; v' = β2·v + (1−β2)·g²; p' = p·decay − stepSize·m' / (√v' / correction2Sqrt + eps).
+ * p, m and v are being replaced: the fused kernel writes each result into its input's memory when no other
+ * tensor shares it (an optimizer's variables), so use only the results afterwards.
+ */
 export function adamwUpdate(p: tf.Tensor, m: tf.Tensor, v: tf.Tensor, g: tf.Tensor, a: AdamWAttrs): tf.Tensor[] {
   if (fusedKernelActive(FUSED.adamw)) return tf.engine().runKernel(FUSED.adamw, { p, m, v, g }, a as unknown as tf.NamedAttrMap) as tf.Tensor[];
   return adamwUpdateComposite(p, m, v, g, a);

@@ -29,7 +29,8 @@ export class AdamW {
     private readonly settings: AdamWSettings,
     private readonly decays: (name: string) => boolean,
   ) {
-    for (const [name, p] of params) this.moments.set(name, { m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) });
+    // in a scope, so that the zero tensors are released once the variables hold their data
+    for (const [name, p] of params) this.moments.set(name, tf.tidy(() => ({ m: tf.variable(tf.zerosLike(p), false), v: tf.variable(tf.zerosLike(p), false) })));
   }
 
   /** Optimizer steps taken (torch's state['step']). */

@@ -1,10 +1,11 @@
 // Global-norm gradient clipping as torch.nn.utils.clip_grad_norm_: one L2 norm over every gradient,
 // and every gradient scaled by min(1, max_norm / (norm + 1e-6)).
 import * as tf from '@tensorflow/tfjs';
+import { sumOfSquares } from '../../compute/ops/sum-squares.ts';
 
 /** The L2 norm over all gradients together, read back as a number. */
 export function globalNorm(grads: ReadonlyMap<string, tf.Tensor>): number {
-  const norm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))));
+  const norm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map(sumOfSquares))));
   const value = norm.dataSync()[0];
   norm.dispose();
   return value;
