@@ -126,7 +126,12 @@ export class BatchEngine {
         next.seeds.forEach((_, i) => this.events.finished(next.id, i, 'cancelled'));
         continue;
       }
-      this.prefill(next);
+      try {
+        this.prefill(next);
+      } catch (err) {
+        // this request's own failure (e.g. an id the model has no embedding for); the batch goes on
+        this.events.failed(next.id, (err as Error)?.message ?? String(err));
+      }
     }
   }
 

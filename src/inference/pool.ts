@@ -33,11 +33,6 @@ export interface Lease {
   release(): void;
 }
 
-export interface PoolStats extends ModelCacheStats {
-  /** Which thread slots run a thread now. */
-  threads: boolean[];
-}
-
 export class InferencePool {
   private readonly threads: (InferenceThread | undefined)[];
   private readonly cache: ModelCache;
@@ -126,8 +121,8 @@ export class InferencePool {
     this.cache.evict(key);
   }
 
-  stats(): PoolStats {
-    return { ...this.cache.stats(), threads: this.threads.map((t) => t?.alive ?? false) };
+  stats(): ModelCacheStats {
+    return this.cache.stats();
   }
 
   /** Bytes of all tensors the running threads hold now: the resident models plus what generations use. */

@@ -7,8 +7,8 @@ import type { ChatMessage } from '../model/chat.ts';
 import type { ChatTemplate } from '../model/chat-templates/types.ts';
 import type { Principal } from './auth.ts';
 import type { Generation } from './generation.ts';
-import type { InferenceService, ServedModel } from './inference.ts';
-import { checkPromptCharacters, completionBudget } from './prompt-limits.ts';
+import type { InferenceService } from './inference.ts';
+import { checkPromptCharacters, checkTokenIds, completionBudget } from './prompt-limits.ts';
 import { type SamplingRequest, samplingOf, seedsFor, stopStringsOf } from './sampling-params.ts';
 
 export interface ChatMessageInput {
@@ -36,7 +36,6 @@ export interface ChatCompletionRequest extends SamplingRequest {
 }
 
 export interface StartedChat {
-  served: ServedModel;
   generation: Generation;
   /** The request asked for logprobs. */
   logprobs: boolean;
@@ -110,6 +109,7 @@ export class ChatCompletionService {
       'messages',
     );
     const promptIds = renderChat(await served.template(), messages);
+    checkTokenIds(promptIds, served.vocabSize, () => 'messages');
     const n = body.n ?? 1;
     const maxTokens = completionBudget(promptIds.length, body.max_completion_tokens ?? body.max_tokens ?? undefined, served.contextLength, 'messages');
     const logprobs = body.logprobs === true;
@@ -129,6 +129,6 @@ export class ChatCompletionService {
       },
       signal,
     );
-    return { served, generation, logprobs };
+    return { generation, logprobs };
   }
 }

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from '../config.ts';
 import type { ModelRow } from '../db/schema/index.ts';
-import { InsufficientMemoryError } from '../inference/model-cache.ts';
-import { InferencePool, type Lease, type PoolStats, type Servable, type ServingTarget } from '../inference/pool.ts';
+import { InsufficientMemoryError, type ModelCacheStats } from '../inference/model-cache.ts';
+import { InferencePool, type Lease, type Servable, type ServingTarget } from '../inference/pool.ts';
 import { templateFor } from '../model/chat-templates/select.ts';
 import type { ChatTemplate } from '../model/chat-templates/types.ts';
 import { parameterCount } from '../model/config.ts';
@@ -156,7 +156,7 @@ export class InferenceService extends EventEmitter<InferenceEvents> {
     this.artifacts.discard(modelId);
   }
 
-  stats(): PoolStats & { pending: number } {
+  stats(): ModelCacheStats & { pending: number } {
     return { ...this.pool.stats(), pending: this.pending };
   }
 

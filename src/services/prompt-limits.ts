@@ -1,6 +1,7 @@
 // Bounds checked before any tokenization or model work, so that a hostile or mistaken request costs
 // nothing: prompt characters (tokenizing millions of characters would stall the event loop for
 // seconds) and tokens within the model's context.
+import { errors } from '../errors.ts';
 import { inferenceErrors } from './inference-errors.ts';
 
 /**
@@ -12,6 +13,12 @@ export const CHARACTERS_PER_CONTEXT_TOKEN = 8;
 export function checkPromptCharacters(characters: number, contextLength: number, param: string): void {
   const limit = contextLength * CHARACTERS_PER_CONTEXT_TOKEN;
   if (characters > limit) throw inferenceErrors.promptTooLong(characters, limit, contextLength, param);
+}
+
+/** Every id must have a row in the model's embedding (a tokenizer larger than its model is refused here). */
+export function checkTokenIds(ids: readonly number[], vocabSize: number, param: (position: number) => string): void {
+  const bad = ids.findIndex((id) => id >= vocabSize);
+  if (bad >= 0) throw errors.invalid(`Token id ${ids[bad]} (position ${bad}) is not in this model's vocabulary (0 to ${vocabSize - 1}).`, param(bad));
 }
 
 /**

@@ -6,8 +6,8 @@ import { VERBATIM } from '../inference/reply-format.ts';
 import { textPromptIds } from '../inference/special-tokens.ts';
 import type { Principal } from './auth.ts';
 import type { Generation } from './generation.ts';
-import type { InferenceService, ServedModel } from './inference.ts';
-import { checkPromptCharacters, completionBudget } from './prompt-limits.ts';
+import type { InferenceService } from './inference.ts';
+import { checkPromptCharacters, checkTokenIds, completionBudget } from './prompt-limits.ts';
 import { MAX_CHOICES, type SamplingRequest, samplingOf, seedsFor, stopStringsOf } from './sampling-params.ts';
 
 export interface CompletionRequest extends SamplingRequest {
@@ -30,7 +30,6 @@ export interface CompletionPrompt {
 }
 
 export interface StartedCompletion {
-  served: ServedModel;
   prompts: CompletionPrompt[];
   /** One per prompt, each with n choices (choice index = prompt index · n + its own index). */
   generations: Generation[];
@@ -66,10 +65,13 @@ export class TextCompletionService {
       'prompt',
     );
     const prompts = list.map((p, i): CompletionPrompt => {
-      if (typeof p === 'string') return { ids: textPromptIds(served.tokenizer, p), text: p };
-      const bad = p.findIndex((id) => id >= served.vocabSize);
-      if (bad >= 0) throw errors.invalid(`Token id ${p[bad]} is not in this model's vocabulary (0 to ${served.vocabSize - 1}).`, `${param(i)}[${bad}]`);
-      return { ids: p, text: served.tokenizer.decode(p) };
+      if (typeof p !== 'string') {
+        checkTokenIds(p, served.vocabSize, (at) => `${param(i)}[${at}]`);
+        return { ids: p, text: served.tokenizer.decode(p) };
+      }
+      const ids = textPromptIds(served.tokenizer, p);
+      checkTokenIds(ids, served.vocabSize, () => param(i));
+      return { ids, text: p };
     });
     const echo = body.echo === true;
     const requested = body.max_tokens ?? DEFAULT_COMPLETION_TOKENS;
@@ -107,6 +109,6 @@ export class TextCompletionService {
       for (const g of generations) g.abandon();
       throw err;
     }
-    return { served, prompts, generations, n, echo, logprobs };
+    return { prompts, generations, n, echo, logprobs };
   }
 }

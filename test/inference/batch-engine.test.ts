@@ -152,6 +152,19 @@ test('prompt scoring: each prompt token’s logprob is the log-softmax of the lo
   model.dispose();
 });
 
+test('a request the model cannot run fails alone; the batch it tried to join goes on', async () => {
+  const model = loadModel(TINY_CHATGLM3);
+  const prompt = reference.generation.prompt;
+  const good = request('good', prompt, { maxTokens: 12 });
+  const outcomes = run(model, [
+    { at: 0, request: good },
+    { at: 3, request: request('bad', [...prompt, 100_000]) },
+  ]);
+  assert.match(outcomes.get('bad')!.failed!, /outside the vocabulary/);
+  await assertSameAsAlone(model, outcomes.get('good')!, good);
+  model.dispose();
+});
+
 test('cancelling one sequence, a whole request, or a request still waiting', () => {
   const model = loadModel(TINY_CHATGLM3);
   const prompt = reference.generation.prompt;

@@ -89,6 +89,11 @@ test('/tokenize reproduces the ChatGLM3 tokenizer fixture (text with and without
     const training = await post('/tokenize', { model, messages: c.messages, add_generation_prompt: false });
     assert.deepEqual(training.body.tokens, c.training.input_ids, `${c.name} as trained`);
   }
+  // This folder's tokenizer knows ids its model has no embedding for: generation is refused, not attempted.
+  const chat = await post('/v1/chat/completions', { model, messages: [{ role: 'user', content: 'hi' }] });
+  assert.equal(chat.status, 400);
+  assert.equal(errorOf(chat).param, 'messages');
+  assert.match(errorOf(chat).message, /Token id 64790 \(position 0\) is not in this model's vocabulary \(0 to 127\)/);
   const bad = await post('/tokenize', { model, prompt: 'x', messages: [{ role: 'user', content: 'x' }] });
   assert.equal(bad.status, 400);
   const outside = await post('/detokenize', { model, tokens: [1, 99_999] });
@@ -109,6 +114,7 @@ test('the memory budget: the least recently used model is evicted for a new one,
   assert.deepEqual(resident(), ['base:chatglm3-tokenizer', 'base:scorer']);
   await use('scorer-copy');
   assert.deepEqual(resident(), ['base:scorer', 'base:scorer-copy']);
+  assert.equal(svc.services.inference.stats().evictions, 1);
   const { usedBytes, budgetBytes } = svc.services.inference.stats();
   assert.ok(usedBytes <= budgetBytes, `${usedBytes} of ${budgetBytes} bytes`);
 
