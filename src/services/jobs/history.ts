@@ -86,10 +86,20 @@ export class JobHistory {
       if (batch.length === 500) continue;
       const job = await this.job(organizationId, jobId);
       if (jobRows.FINAL_STATUSES.includes(job.status) && (await events.eventsSince(this.db, jobId, seq, 1)).length === 0) return;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, pollMs);
-        signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-      });
+      await sleep(pollMs, signal);
     }
   }
+}
+
+/** Waits `ms`, or less when `signal` aborts; leaves no listener behind either way. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
