@@ -16,14 +16,14 @@ import { QA_PAIRS, qaDataset, TINY_LORA, waitForJob } from '../helpers/jobs.ts';
 import { assertOpenAISchema } from '../helpers/openai-schemas.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
 
-// Two fine-tunes learn different answers to the same questions. (ASCII answers: glm-tiny's byte
-// tokenizer makes a CJK answer three times as long, and it is learnt with less margin.)
-const PAIRS: [string, string][] = [...QA_PAIRS.slice(0, 3), ['Say hello.', 'Hello!']];
+// Two fine-tunes learn different answers to the same questions (with the settings that the jobs tests
+// show glm-tiny learns them with: test/api/jobs-openai.test.ts).
+const PAIRS = QA_PAIRS;
 const OTHER_PAIRS: [string, string][] = [
   ['What is the capital of France?', 'Lyon.'],
   ['Who wrote Hamlet?', 'Marlowe.'],
   ['What is 2+2?', 'Five.'],
-  ['Say hello.', 'Hi!'],
+  ['你好', 'Hi!'],
 ];
 
 let svc: TestService;
@@ -33,18 +33,18 @@ let modelB: string;
 let modelP: string;
 const scratch = mkdtempSync(join(tmpdir(), 'glmtune-inference-'));
 
-const LORA = { method: TINY_LORA, learning_rate: 5e-3 };
-const PTUNING = { method: { type: 'ptuning_v2', pre_seq_len: 8, prefix_dropout: 0 }, learning_rate: 5e-2 };
+const LORA = { batch: 2, tuning: { method: TINY_LORA, learning_rate: 5e-3 } };
+const PTUNING = { batch: 1, tuning: { method: { type: 'ptuning_v2', pre_seq_len: 8, prefix_dropout: 0 }, learning_rate: 5e-2 } };
 
-async function fineTune(pairs: [string, string][], suffix: string, tuning: object): Promise<string> {
+async function fineTune(pairs: [string, string][], suffix: string, { batch, tuning }: { batch: number; tuning: object }): Promise<string> {
   const file = await client.files.create({ file: await toFile(Buffer.from(qaDataset(pairs)), `${suffix}.jsonl`), purpose: 'fine-tune' });
   const job = await client.fineTuning.jobs.create({
     model: 'glm-tiny',
     training_file: file.id,
     seed: 7,
     suffix,
-    method: { type: 'supervised', supervised: { hyperparameters: { n_epochs: 40, batch_size: 1 } } },
-    ...({ tuning: { ...tuning, lr_scheduler_type: 'constant', save_steps: 80 } } as object),
+    method: { type: 'supervised', supervised: { hyperparameters: { n_epochs: 40, batch_size: batch } } },
+    ...({ tuning: { ...tuning, lr_scheduler_type: 'constant', save_steps: 40 } } as object),
   });
   return (await waitForJob(svc.url, svc.apiKey, job.id, ['succeeded'])).fine_tuned_model;
 }
@@ -173,7 +173,7 @@ test('models: list, retrieve and delete with the openai client, in OpenAI’s sc
   const list = await client.models.list();
   const ids = list.data.map((m) => m.id);
   assert.ok(ids.includes('glm-tiny') && ids.includes(modelA) && ids.includes(modelB));
-  assert.ok(ids.includes(`${modelA}:ckpt-step-160`), 'checkpoints are models too');
+  assert.ok(ids.includes(`${modelA}:ckpt-step-80`), 'checkpoints are models too');
   assertOpenAISchema('ListModelsResponse', { object: 'list', data: list.data });
   const a = (await client.models.retrieve(modelA)) as OpenAI.Model & Record<string, unknown>;
   assertOpenAISchema('Model', a);
@@ -190,8 +190,8 @@ test('models: list, retrieve and delete with the openai client, in OpenAI’s sc
   assert.equal((await call(`${svc.url}/v1/models/${encodeURIComponent(modelA)}/artifacts`, { key: otherKey })).status, 404);
   await assert.rejects(client.models.delete('glm-tiny'), (err: unknown) => err instanceof OpenAI.PermissionDeniedError);
 
-  const checkpoint = `${modelB}:ckpt-step-80`;
-  const prefix = `jobs/${(await client.models.retrieve(checkpoint) as unknown as { job_id: string }).job_id}/checkpoints/80/export/`;
+  const checkpoint = `${modelB}:ckpt-step-40`;
+  const prefix = `jobs/${(await client.models.retrieve(checkpoint) as unknown as { job_id: string }).job_id}/checkpoints/40/export/`;
   const deleted = await client.models.delete(checkpoint);
   assertOpenAISchema('DeleteModelResponse', deleted);
   assert.deepEqual(deleted, { id: checkpoint, object: 'model', deleted: true });
