@@ -45,6 +45,8 @@ const envSchema = z.object({
   MAX_RUNNING_JOBS_PER_ORG: positiveInt.default(2),
   QUEUE_POLL_MS: positiveInt.default(1000),
   CHECKPOINTS_KEPT: positiveInt.default(3),
+  RECONCILE_INTERVAL_SECONDS: positiveInt.default(3600),
+  ORPHAN_GRACE_SECONDS: positiveInt.default(3600),
   INFERENCE_CONCURRENCY: positiveInt.default(1),
   INFERENCE_MEMORY_MB: positiveInt.default(2048),
   INFERENCE_TIMEOUT_MS: positiveInt.default(300_000),
@@ -85,6 +87,12 @@ export interface Config {
     pollMs: number;
     /** Checkpoints kept per job (older ones are deleted; the final model always stays). */
     checkpointsKept: number;
+  };
+  /** The sweep of bucket objects that no row points to (src/services/reconciler.ts). */
+  reconciler: {
+    intervalMs: number;
+    /** Objects younger than this are never swept: their rows may be about to be committed. */
+    graceMs: number;
   };
   inference: {
     /** Inference threads in this process; each model lives in one of them. */
@@ -158,6 +166,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       pollMs: e.QUEUE_POLL_MS,
       checkpointsKept: e.CHECKPOINTS_KEPT,
     },
+    reconciler: { intervalMs: e.RECONCILE_INTERVAL_SECONDS * 1000, graceMs: e.ORPHAN_GRACE_SECONDS * 1000 },
     inference: {
       concurrency: e.INFERENCE_CONCURRENCY,
       memoryBytes: e.INFERENCE_MEMORY_MB * MiB,

@@ -6,6 +6,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openInfrastructure } from './infrastructure.ts';
 import { loggerOptions } from './logger.ts';
 import { createServices, type Services } from './services/index.ts';
+import { OrphanReconciler } from './services/reconciler.ts';
 import { QueueWorker } from './worker/queue-worker.ts';
 import { probeCompute } from './worker/trainer-thread.ts';
 
@@ -66,6 +67,10 @@ async function main(): Promise<void> {
   if (firstKey) announceFirstKey(firstKey);
 
   const worker = config.role === 'api' ? undefined : startWorker(services, log);
+  // Every role may leave orphans (an upload cut off, a checkpoint half stored); sweeps from several
+  // processes at once are harmless.
+  const reconciler = new OrphanReconciler(services.database.db, services.blobs, { ...config.reconciler, log });
+  reconciler.start();
   const app = await buildApp(services, log, { api: config.role !== 'worker' });
   await app.listen({ host: config.host, port: config.port });
 
@@ -75,7 +80,7 @@ async function main(): Promise<void> {
     closing = true;
     log.info({ signal }, 'shutting down: finishing in-flight requests, checkpointing running jobs');
     try {
-      await Promise.all([app.close().then(() => services.inference.close()), worker?.stop()]); // generations in flight finish first
+      await Promise.all([app.close().then(() => services.inference.close()), worker?.stop(), reconciler.stop()]); // generations in flight finish first
       await infrastructure.close();
       process.exit(0);
     } catch (err) {

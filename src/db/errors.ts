@@ -8,9 +8,9 @@ const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'E
 const UNAVAILABLE_MESSAGES = /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i;
 
 export function isDatabaseUnavailable(err: unknown): boolean {
-  const e = err as { code?: string; message?: string; cause?: unknown };
-  if (e?.code && UNAVAILABLE_CODES.has(e.code)) return true;
-  if (UNAVAILABLE_MESSAGES.test(e?.message ?? '')) return true;
-  // drizzle wraps the driver's error as the cause of its own.
-  return e?.cause !== undefined && e.cause !== err && isDatabaseUnavailable(e.cause);
+  const e = err as { name?: string; code?: string; message?: string; cause?: unknown };
+  // drizzle wraps the driver's error as the cause of its own. Other wrappers (a StorageError around a
+  // socket error of the S3 client) are not the database's.
+  if (e?.name === 'DrizzleQueryError') return isDatabaseUnavailable(e.cause);
+  return (e?.code !== undefined && UNAVAILABLE_CODES.has(e.code)) || UNAVAILABLE_MESSAGES.test(e?.message ?? '');
 }

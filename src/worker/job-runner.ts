@@ -20,7 +20,7 @@ import { newId } from '../ids.ts';
 import type { ModelCatalog } from '../services/catalog.ts';
 import type { FileService } from '../services/files.ts';
 import type { JobControlBus } from '../services/jobs/jobs.ts';
-import type { BlobStore } from '../storage/blob-store.ts';
+import { type BlobStore, StorageError } from '../storage/blob-store.ts';
 import type { TrainingConfig } from '../trainer/config.ts';
 import type { FromThread, StopReason, ThreadDone, TrainRequest } from './protocol.ts';
 import { resultsCsv } from './results.ts';
@@ -156,8 +156,8 @@ export class JobRunner {
         this.log.error({ job: this.job.id, err: (err as Error).message }, 'the database stayed unavailable; the job is left to its lease');
         return;
       }
-      const error: JobError = err instanceof JobFailure ? err.error : { code: 'internal_error', message: (err as Error).message, param: null };
-      if (!(err instanceof JobFailure)) this.log.error({ err, job: this.job.id }, 'job failed unexpectedly');
+      const error: JobError = err instanceof JobFailure ? err.error : unexpectedFailure(err);
+      if (error.code === 'internal_error') this.log.error({ err, job: this.job.id }, 'job failed unexpectedly');
       await this.throughOutage('failing the job', () => this.fail(error));
     } finally {
       clearInterval(heartbeat);
@@ -297,7 +297,8 @@ export class JobRunner {
                 await this.throughOutage('storing a checkpoint', () => this.storeCheckpoint(message.step, message.dir, message.reason, message.metrics));
                 this.thread?.checkpointStored(message.step);
               } catch (err) {
-                this.thread?.checkpointStored(message.step, (err as Error).message);
+                const reason = err instanceof StorageError ? `the storage is unavailable (${err.message})` : (err as Error).message;
+                this.thread?.checkpointStored(message.step, reason);
               }
             });
             break;
@@ -431,6 +432,14 @@ export class JobRunner {
     const released = await jobRows.release(this.ctx.db, this.job.id, this.ctx.workerId, 'failed', { ...this.progress, error, finishedAt: new Date(), estimatedFinish: null });
     if (released) await this.event('error', `Fine-tuning job failed: ${error.message}`, 'failed', { code: error.code });
   }
+}
+
+/** A failure the job did not anticipate: the storage staying down (after retries), or a bug. */
+function unexpectedFailure(err: unknown): JobError {
+  if (err instanceof StorageError && err.kind === 'unavailable') {
+    return { code: 'storage_unavailable', message: `The storage is unavailable (${err.message}); the job could not store its results.`, param: null };
+  }
+  return { code: 'internal_error', message: (err as Error).message, param: null };
 }
 
 function fmt(v: number | null | undefined): string {

@@ -17,12 +17,25 @@ function send(message: FromThread): void {
 
 /** The failure's code for the job's `error` (a person reads the message; a program reads the code). */
 function codeOf(err: unknown): string {
+  if (err instanceof CheckpointNotStoredError) return 'checkpoint_upload_failed';
   if (err instanceof TrainingDivergedError) return 'training_diverged';
   if (err instanceof TrainingSetupError) return 'invalid_training_setup';
   const e = err as { name?: string; message?: string };
   if (e?.name === 'InvalidDatasetError') return 'invalid_training_file';
   if (/allocation failed|out of memory|Maximum call stack|memory access out of bounds/i.test(e?.message ?? '')) return 'out_of_memory';
   return 'training_error';
+}
+
+/** The main thread could not store a checkpoint (after its retries): training cannot go on safely. */
+class CheckpointNotStoredError extends Error {
+  constructor(step: number, reason: string) {
+    super(`The checkpoint at step ${step} could not be stored: ${reason}`);
+  }
+}
+
+/** What a person can do about it, with the engine's own words for the record. */
+function outOfMemoryMessage(reason: string): string {
+  return `The job ran out of memory (${reason}): lower batch_size or max_seq_len, or use gradient_accumulation_steps to keep the effective batch size.`;
 }
 
 const stop = new AbortController();
@@ -68,7 +81,7 @@ async function run(request: TrainRequest): Promise<void> {
         // Training waits until the main thread has stored the checkpoint: a crash after this point
         // resumes from it.
         const stored = new Promise<void>((resolve, reject) => {
-          acknowledge = (error) => (error ? reject(new Error(`storing checkpoint ${c.step} failed: ${error}`)) : resolve());
+          acknowledge = (error) => (error ? reject(new CheckpointNotStoredError(c.step, error)) : resolve());
         });
         send({ type: 'checkpoint', step: c.step, dir: c.dir, reason: c.reason, metrics: { step: c.step, train_loss: lastLoss, ...lastEval } });
         return stored;
@@ -96,7 +109,11 @@ port.on('message', (raw: unknown) => {
       (err: unknown) => send({ type: 'failed', code: 'compute_unavailable', message: (err as Error).message }),
     );
   } else if (message.type === 'train') {
-    run(message).catch((err: unknown) => send({ type: 'failed', code: codeOf(err), message: (err as Error)?.message ?? String(err) }));
+    run(message).catch((err: unknown) => {
+      const code = codeOf(err);
+      const reason = (err as Error)?.message ?? String(err);
+      send({ type: 'failed', code, message: code === 'out_of_memory' ? outOfMemoryMessage(reason) : reason });
+    });
   } else if (message.type === 'stop') {
     stop.abort(message.reason === 'cancel' ? 'cancel' : PAUSE);
   } else {

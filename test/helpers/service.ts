@@ -24,6 +24,10 @@ export interface TestServiceOptions {
   env?: Record<string, string>;
   /** Also run the worker role (queue loop + trainer threads) in this process. */
   worker?: boolean;
+  /** Postgres mode: an S3 server of the test's own (to stop and restart it), instead of a new one. */
+  s3?: EmbeddedS3;
+  /** Postgres mode: where the service sends its S3 requests, when not straight to the S3 server (a fault-injecting proxy). */
+  s3Endpoint?: string;
 }
 
 export interface TestService {
@@ -47,10 +51,10 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   const mode = options.mode ?? 'postgres';
   const dataDir = options.reuse?.dataDir ?? mkdtempSync(join(tmpdir(), 'glmtune-test-'));
   const database = mode === 'postgres' ? (options.reuse?.database ?? (await createTestDatabase())) : undefined;
-  const s3 = mode === 'postgres' ? (options.reuse?.s3 ?? (await startEmbeddedS3(join(dataDir, 'external-s3')))) : undefined;
+  const s3 = mode === 'postgres' ? (options.reuse?.s3 ?? options.s3 ?? (await startEmbeddedS3(join(dataDir, 'external-s3')))) : undefined;
   const env: Record<string, string> = { DATA_DIR: dataDir, LOG_LEVEL: 'silent', PORT: '0', QUEUE_POLL_MS: '100', JOB_LEASE_SECONDS: '5', ...options.env };
   if (database) env.DATABASE_URL = database.url;
-  if (s3) Object.assign(env, { S3_ENDPOINT: s3.endpoint, S3_BUCKET: 'glmtune-test', S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey });
+  if (s3) Object.assign(env, { S3_ENDPOINT: options.s3Endpoint ?? s3.endpoint, S3_BUCKET: 'glmtune-test', S3_ACCESS_KEY_ID: s3.accessKeyId, S3_SECRET_ACCESS_KEY: s3.secretAccessKey });
   const config = loadConfig(env);
   const log = pino({ level: 'silent' });
   const infrastructure: Infrastructure = await openInfrastructure(config, log);
