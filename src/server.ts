@@ -40,7 +40,7 @@ function announceFirstKey(key: string): void {
 /** The worker role: the queue loop, and the compute path its trainer threads get (for /readyz). */
 function startWorker(services: Services, log: Logger): QueueWorker {
   const { config } = services;
-  const worker = new QueueWorker({ db: services.database.db, blobs: services.blobs, catalog: services.catalog, files: services.files, controls: services.jobs.controls, config, log });
+  const worker = new QueueWorker({ db: services.database.db, blobs: services.blobs, catalog: services.catalog, files: services.files, controls: services.jobs.controls, artifacts: services.inference.artifacts, config, log });
   let compute: Record<string, unknown> | undefined;
   services.compute = () => compute;
   probeCompute({ backend: config.tfBackend, ...config.compute }).then(

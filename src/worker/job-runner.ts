@@ -2,8 +2,7 @@
 // renews the lease while it runs, stores checkpoints and the result in the bucket, and records events,
 // checkpoints and the fine-tuned model in Postgres. Exactly one terminal transition per run, always
 // guarded by this worker still holding the lease.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
@@ -18,6 +17,7 @@ import * as orgs from '../db/repositories/organizations.ts';
 import type { JobError, JobRow, NewJobRow } from '../db/schema/index.ts';
 import { newId } from '../ids.ts';
 import type { ModelCatalog } from '../services/catalog.ts';
+import type { ArtifactFolders } from '../services/artifact-folders.ts';
 import type { FileService } from '../services/files.ts';
 import type { JobControlBus } from '../services/jobs/jobs.ts';
 import { type BlobStore, StorageError } from '../storage/blob-store.ts';
@@ -28,6 +28,8 @@ import { deletePrefix, downloadObject, downloadPrefix, uploadFolder } from './st
 import { TrainerThread } from './trainer-thread.ts';
 
 export interface WorkerContext {
+  /** Local copies of fine-tuned models' artifacts (a job may continue one, or distil from one). */
+  artifacts: ArtifactFolders;
   /** Stop requests made in this process (see JobService.controls). */
   controls?: JobControlBus;
   db: Db;
@@ -257,13 +259,7 @@ export class JobRunner {
     const resolved = await this.ctx.catalog.resolve(this.job.organizationId, id);
     if (!resolved) throw new JobFailure({ code: 'model_not_found', message: `Model '${id}' is no longer available.`, param });
     if (resolved.kind === 'base') return { modelDir: resolved.base.path };
-    const folder = join(this.ctx.config.dataDir, 'work', 'models', createHash('sha256').update(resolved.model.id).digest('hex').slice(0, 32));
-    if (!existsSync(join(folder, '.complete'))) {
-      rmSync(folder, { recursive: true, force: true });
-      await downloadPrefix(this.ctx.blobs, resolved.model.objectPrefix, folder);
-      mkdirSync(folder, { recursive: true });
-      writeFileSync(join(folder, '.complete'), ''); // marks a finished download: a cut-off one is fetched again
-    }
+    const folder = await this.ctx.artifacts.folder(resolved.model);
     const adapter = resolved.model.method === 'lora' || resolved.model.method === 'qlora' || resolved.model.method === 'ptuning_v2';
     return adapter ? { modelDir: resolved.base.path, initFrom: folder } : { modelDir: folder };
   }

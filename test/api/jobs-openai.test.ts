@@ -1,18 +1,12 @@
 // Fine-tuning jobs through the official openai client: every method trains glm-tiny to success, with
-// events, checkpoints, a result file and an artifact in the bucket that the engine loads and answers from.
+// events, checkpoints, a result file, its artifact files in the bucket, and a fine-tuned model that answers
+// chat completions as taught.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import OpenAI, { toFile } from 'openai';
-import { initCompute } from '../../src/compute/backend.ts';
-import { templateFor } from '../../src/model/chat-templates/select.ts';
-import { generate } from '../../src/model/generate.ts';
-import { loadModel } from '../../src/model/load.ts';
-import { loadTokenizer } from '../../src/model/tokenizers/load.ts';
-import { loadLora } from '../../src/methods/lora/load.ts';
-import { loadPrefix } from '../../src/methods/ptuning/format.ts';
 import { downloadPrefix } from '../../src/worker/staging.ts';
 import { assertOpenAISchema } from '../helpers/openai-schemas.ts';
 import { QA_PAIRS, qaDataset, TINY_LORA, waitForJob } from '../helpers/jobs.ts';
@@ -27,46 +21,28 @@ before(async () => {
   svc = await startTestService({ worker: true });
   client = new OpenAI({ baseURL: `${svc.url}/v1`, apiKey: svc.apiKey, maxRetries: 0 });
   trainingFile = (await client.files.create({ file: await toFile(Buffer.from(qaDataset()), 'qa.jsonl'), purpose: 'fine-tune' })).id;
-  await initCompute();
 });
 after(async () => {
   await svc.destroy();
   rmSync(scratch, { recursive: true, force: true });
 });
 
-/** Greedy answers of a model folder (+ adapter or prefix) to the training questions. */
-async function answers(kind: 'adapter' | 'prefix' | 'model', dir: string): Promise<string[]> {
-  const baseDir = kind === 'model' ? dir : svc.services.catalog.base('glm-tiny')!.base.path;
-  const model = loadModel(baseDir);
-  const tokenizer = await loadTokenizer(baseDir);
-  const template = await templateFor(baseDir, tokenizer);
-  const lora = kind === 'adapter' ? loadLora(model, dir) : undefined;
-  const prefix = kind === 'prefix' ? loadPrefix(model, dir) : undefined;
-  try {
-    const out: string[] = [];
-    for (const [question] of QA_PAIRS) {
-      const result = await generate(model, template.generationPrompt([{ role: 'user', content: question }]), {
-        maxNewTokens: 24,
-        stopIds: template.stopIds,
-        adapters: lora?.adapters,
-        prefix,
-      });
-      out.push(tokenizer.decode(result.tokens.map((t) => t.id).filter((id) => !template.stopIds.includes(id))).trim());
-    }
-    return out;
-  } finally {
-    lora?.dispose();
-    prefix?.dispose();
-    model.dispose();
+/** Greedy answers of a model to the training questions, through chat completions. */
+async function answers(model: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const [question] of QA_PAIRS) {
+    const reply = await client.chat.completions.create({ model, messages: [{ role: 'user', content: question }], temperature: 0, max_tokens: 24 });
+    out.push((reply.choices[0].message.content ?? '').trim());
   }
+  return out;
 }
 
 // Steps = epochs × 4 examples / batch size.
 const METHODS = [
-  { name: 'lora', tuning: { method: TINY_LORA, learning_rate: 5e-3, lr_scheduler_type: 'constant' }, epochs: 40, batch: 2, artifact: 'adapter' as const, files: ['adapter_config.json', 'adapter_model.safetensors'] },
-  { name: 'qlora', tuning: { method: { ...TINY_LORA, type: 'qlora' }, learning_rate: 5e-3, lr_scheduler_type: 'constant' }, epochs: 40, batch: 2, artifact: 'adapter' as const, files: ['adapter_config.json', 'adapter_model.safetensors'] },
-  { name: 'ptuning_v2', tuning: { method: { type: 'ptuning_v2', pre_seq_len: 8, prefix_dropout: 0 }, learning_rate: 5e-2, lr_scheduler_type: 'constant' }, epochs: 40, batch: 1, artifact: 'prefix' as const, files: ['config.json', 'prefix_encoder.safetensors'] },
-  { name: 'full', tuning: { method: { type: 'full' }, learning_rate: 3e-3, lr_scheduler_type: 'constant' }, epochs: 30, batch: 2, artifact: 'model' as const, files: ['config.json', 'model.safetensors', 'tokenizer_config.json'] },
+  { name: 'lora', tuning: { method: TINY_LORA, learning_rate: 5e-3, lr_scheduler_type: 'constant' }, epochs: 40, batch: 2, files: ['adapter_config.json', 'adapter_model.safetensors'] },
+  { name: 'qlora', tuning: { method: { ...TINY_LORA, type: 'qlora' }, learning_rate: 5e-3, lr_scheduler_type: 'constant' }, epochs: 40, batch: 2, files: ['adapter_config.json', 'adapter_model.safetensors'] },
+  { name: 'ptuning_v2', tuning: { method: { type: 'ptuning_v2', pre_seq_len: 8, prefix_dropout: 0 }, learning_rate: 5e-2, lr_scheduler_type: 'constant' }, epochs: 40, batch: 1, files: ['config.json', 'prefix_encoder.safetensors'] },
+  { name: 'full', tuning: { method: { type: 'full' }, learning_rate: 3e-3, lr_scheduler_type: 'constant' }, epochs: 30, batch: 2, files: ['config.json', 'model.safetensors', 'tokenizer_config.json'] },
 ];
 
 for (const m of METHODS) {
@@ -121,6 +97,38 @@ for (const m of METHODS) {
     const dir = join(scratch, m.name);
     await downloadPrefix(svc.services.blobs, `models/${created.id}/`, dir);
     for (const f of m.files) assert.ok(readdirSync(dir).includes(f), `${f} in ${readdirSync(dir)}`);
-    assert.deepEqual(await answers(m.artifact, dir), QA_PAIRS.map(([, a]) => a), 'the trained model answers as taught');
+    assert.deepEqual(await answers(job.fine_tuned_model), QA_PAIRS.map(([, a]) => a), 'the fine-tuned model answers as taught');
+    assert.notDeepEqual(await answers('glm-tiny'), QA_PAIRS.map(([, a]) => a), 'the base model does not');
   });
 }
+
+test('incremental training: a job continues an earlier LoRA fine-tune, starting from its adapter', async () => {
+  const first = await client.fineTuning.jobs.create({
+    model: 'glm-tiny',
+    training_file: trainingFile,
+    seed: 7,
+    suffix: 'stage1',
+    method: { type: 'supervised', supervised: { hyperparameters: { n_epochs: 40, batch_size: 2 } } },
+    ...({ tuning: { method: TINY_LORA, learning_rate: 5e-3, lr_scheduler_type: 'constant' } } as object),
+  });
+  const stage1 = await waitForJob(svc.url, svc.apiKey, first.id, ['succeeded']);
+  const second = await client.fineTuning.jobs.create({
+    model: stage1.fine_tuned_model,
+    training_file: trainingFile,
+    seed: 8,
+    suffix: 'stage2',
+    method: { type: 'supervised', supervised: { hyperparameters: { n_epochs: 1, batch_size: 4 } } },
+    ...({ tuning: { method: TINY_LORA, learning_rate: 1e-4 } } as object),
+  });
+  const stage2 = await waitForJob(svc.url, svc.apiKey, second.id, ['succeeded']);
+  assert.equal(stage2.model, stage1.fine_tuned_model);
+  assert.equal(stage2.base_model, 'glm-tiny');
+  const events = await client.fineTuning.jobs.listEvents(second.id, { limit: 100 });
+  const firstLoss = events.data.filter((e) => e.type === 'metrics').map((e) => (e.data as { step: number; train_loss: number })).find((d) => d.step === 1)!;
+  assert.ok(firstLoss.train_loss < 0.5, `starts from the trained adapter (first loss ${firstLoss.train_loss})`);
+  assert.deepEqual(await answers(stage2.fine_tuned_model), QA_PAIRS.map(([, a]) => a));
+  const wrongMethod = await client.fineTuning.jobs
+    .create({ model: stage1.fine_tuned_model, training_file: trainingFile, ...({ tuning: { method: { type: 'full' } } } as object) })
+    .catch((err: unknown) => err);
+  assert.ok(wrongMethod instanceof OpenAI.BadRequestError && wrongMethod.param === 'tuning.method.type', String(wrongMethod));
+});

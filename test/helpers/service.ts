@@ -63,7 +63,7 @@ export async function startTestService(options: TestServiceOptions = {}): Promis
   const app = await buildApp(services, log);
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const worker = options.worker
-    ? new QueueWorker({ db: services.database.db, blobs: services.blobs, catalog: services.catalog, files: services.files, controls: services.jobs.controls, config, log })
+    ? new QueueWorker({ db: services.database.db, blobs: services.blobs, catalog: services.catalog, files: services.files, controls: services.jobs.controls, artifacts: services.inference.artifacts, config, log })
     : undefined;
   worker?.start();
 
