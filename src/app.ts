@@ -13,7 +13,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { hashApiKey } from './auth/keys.ts';
 import { errors } from './errors.ts';
-import { errorHandler } from './api/plugins/error-handler.ts';
+import { clientErrorHandler, errorHandler, frameworkErrorHandler } from './api/plugins/error-handler.ts';
 import { metricsPlugin } from './api/plugins/metrics.ts';
 import { adminRoutes } from './api/routes/admin/index.ts';
 import { chatRoutes } from './api/routes/chat/index.ts';
@@ -72,6 +72,8 @@ export async function buildApp(services: Services, logger: FastifyBaseLogger, op
     requestIdHeader: 'x-request-id',
     genReqId: () => `req_${randomBase62(16)}`,
     trustProxy: false,
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

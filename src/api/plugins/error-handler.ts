@@ -1,9 +1,11 @@
 // The one place where failures become responses: every error leaves as OpenAI's error shape with the
 // right status. Driver and SDK errors are told apart here only by kind (unavailable vs. a bug).
-import type { FastifyError, FastifyInstance } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { isDatabaseUnavailable } from '../../db/errors.ts';
+import { isDatabaseUnavailable, isUnstorableText } from '../../db/errors.ts';
 import { ApiError, errors, formatPath } from '../../errors.ts';
 import { StorageError } from '../../storage/blob-store.ts';
 
@@ -40,6 +42,7 @@ export function toApiError(err: unknown): ApiError | undefined {
   if (hasZodFastifySchemaValidationErrors(fe)) return validationError(fe);
   if (err instanceof StorageError) return err.kind === 'unavailable' ? errors.unavailable('Storage') : undefined;
   if (isDatabaseUnavailable(err)) return errors.unavailable('The database');
+  if (isUnstorableText(err)) return errors.invalid('The request holds a character that cannot be stored (such as \\u0000).', null, 'invalid_characters');
   const status = fe?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) {
     switch (fe.code) {
@@ -76,3 +79,31 @@ export const errorHandler = fp(async (app: FastifyInstance) => {
     return reply.status(e.status).send(e.toBody());
   });
 });
+
+/** What Fastify refuses before routing (a URL with broken percent-encoding): the same error shape. */
+export function frameworkErrorHandler(err: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const e = errors.invalid(err.message, null, 'invalid_url');
+  void reply.status(e.status).send(e.toBody());
+}
+
+/**
+ * What Node's HTTP parser refuses before Fastify sees a request (headers too large, a malformed
+ * request line, a request that took too long): the same error shape, then the connection closes.
+ */
+export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || socket.destroyed || socket.writableEnded) return; // gone, or answered already
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const code = status === 431 ? 'headers_too_large' : status === 408 ? 'request_timeout' : 'malformed_request';
+  const body = JSON.stringify(new ApiError(status, 'invalid_request_error', code, `${STATUS_CODES[status]}: the request could not be read.`).toBody());
+  // On a kept-alive connection earlier answers were written already; what matters is that none is
+  // being written now (Node's server keeps the response in progress on the socket).
+  if (!(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+    socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  } else {
+    socket.end(); // a response had begun: it cannot be followed by another
+  }
+  // Drop what the client is still sending (the rest of its headers), so that closing the connection
+  // does not reset it before the client has read the answer.
+  socket.resume();
+  socket.setTimeout(5000, () => socket.destroy());
+}

@@ -59,6 +59,9 @@ export const createFileRoute: FastifyPluginAsyncZod = async (app) => {
 };
 
 function receive(files: FileService, organizationId: string, part: MultipartFile) {
+  // A body that ends inside the file part (no closing boundary) hands over a stream busboy has already
+  // destroyed without an error: piping it would wait forever.
+  if (part.file.destroyed) throw errors.invalid('The multipart body ended before the file part was complete.', 'file');
   // busboy ends a too-long file stream quietly with `truncated`; turn that into an error that aborts the upload.
   part.file.on('limit', () => part.file.destroy(errors.tooLarge('The file is larger than the upload limit.', 'file')));
   return files.receive(organizationId, part.filename, part.file);
