@@ -100,7 +100,7 @@ async function upload(chunks: () => Iterable<Uint8Array>): Promise<Uploaded> {
       body,
       duplex: 'half',
     } as RequestInit);
-    const file = await res.json();
+    const file = (await res.json()) as Uploaded['file'];
     assert.equal(res.status, 200, JSON.stringify(file));
     return { file, sha256: hash.digest('hex'), bytes, seconds: (Date.now() - started) / 1000, peakGrowth: Math.max(peak, rss()) - baseline };
   } finally {
