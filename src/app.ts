@@ -85,6 +85,7 @@ export async function buildApp(services: Services, logger: FastifyBaseLogger, op
   await app.register(errorHandler);
   await app.register(metricsPlugin, { registry: services.metrics });
   await app.register(rateLimit, {
+    global: false, // added below as the first hook of every request instead of a hook per route
     max: config.rateLimitPerMinute,
     timeWindow: '1 minute',
     // Per key (hashed, so the limiter's store never holds a secret), else per address.
@@ -95,6 +96,9 @@ export async function buildApp(services: Services, logger: FastifyBaseLogger, op
     allowList: (request) => UNLIMITED.test(request.url),
     errorResponseBuilder: (_request, context) => errors.rateLimited(`Rate limit reached: ${context.max} requests per ${context.after}. Try again later.`),
   });
+  // Before any route group's authentication hook: callers without a valid key are limited too (per
+  // address), so that they cannot make the service look keys up as fast as they can send requests.
+  app.addHook('onRequest', app.rateLimit());
   await app.register(multipart, {
     limits: { fileSize: config.maxUploadBytes, files: 2, fields: 10, parts: 12, fieldSize: 1024 },
   });

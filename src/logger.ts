@@ -6,7 +6,8 @@ export function loggerOptions(level: string): LoggerOptions {
   return {
     level,
     redact: {
-      paths: ['req.headers.authorization', 'headers.authorization', 'authorization', '*.authorization', 'key', '*.key', 'apiKey', '*.apiKey'],
+      // `*.headers.authorization`: @fastify/multipart logs its busboy options, request headers included, at trace level.
+      paths: ['req.headers.authorization', 'headers.authorization', '*.headers.authorization', 'authorization', '*.authorization', 'key', '*.key', 'apiKey', '*.apiKey'],
       censor: '[redacted]',
     },
   };
