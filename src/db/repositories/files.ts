@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, lt, or, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../client.ts';
 import { type FileRow, files, type NewFileRow } from '../schema/index.ts';
 
@@ -33,13 +33,10 @@ export async function listFiles(
   const conditions: (SQL | undefined)[] = [eq(files.organizationId, organizationId)];
   if (options.purpose) conditions.push(eq(files.purpose, options.purpose));
   if (options.after) {
-    const beyond = options.order === 'desc' ? lt : gt;
-    conditions.push(
-      or(
-        beyond(files.createdAt, options.after.createdAt),
-        and(eq(files.createdAt, options.after.createdAt), beyond(files.id, options.after.id)),
-      ),
-    );
+    // The cursor row's created_at is compared in SQL: Postgres keeps microseconds, a JS Date only
+    // milliseconds, and rows made in the same millisecond would repeat or go missing across pages.
+    const cursor = sql`(select ${files.createdAt}, ${files.id} from ${files} where ${files.id} = ${options.after.id})`;
+    conditions.push(options.order === 'desc' ? sql`(${files.createdAt}, ${files.id}) < ${cursor}` : sql`(${files.createdAt}, ${files.id}) > ${cursor}`);
   }
   const direction = options.order === 'desc' ? desc : asc;
   const rows = await db

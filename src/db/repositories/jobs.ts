@@ -39,7 +39,8 @@ export async function listJobs(
 ): Promise<{ rows: JobRow[]; hasMore: boolean }> {
   const conditions: (SQL | undefined)[] = [eq(jobs.organizationId, organizationId)];
   if (options.after) {
-    conditions.push(or(lt(jobs.createdAt, options.after.createdAt), and(eq(jobs.createdAt, options.after.createdAt), lt(jobs.id, options.after.id))));
+    // Compared in SQL: a JS Date drops created_at's microseconds (see listFiles).
+    conditions.push(sql`(${jobs.createdAt}, ${jobs.id}) < (select ${jobs.createdAt}, ${jobs.id} from ${jobs} where ${jobs.id} = ${options.after.id})`);
   }
   if (options.metadata && Object.keys(options.metadata).length > 0) {
     conditions.push(sql`${jobs.metadata} @> ${JSON.stringify(options.metadata)}::jsonb`);
