@@ -1,33 +1,39 @@
-// Model runtime throughput: forward tokens/s (batch × seq), one loss + gradient step, and decode
-// tokens/s with and without the KV cache, for glm-tiny and the "bench" config (random weights).
-// Usage: npx tsx bench/model.ts [--repeats N]   (timings are the best of N; the machine is shared)
+// Model runtime throughput: forward tokens/s (batch × seq), one loss + gradient pass, and greedy decode
+// tokens/s with the KV cache (measured as the torch script measures it: bench/lib/decode.ts) and without it,
+// for glm-tiny and the bench config (random weights). For the bench config the same invocation runs the decode
+// mode of ../shared/bench/torch_glm_bench.py and prints the ratio of the two decode figures.
+// Usage: npx tsx bench/model.ts [--repeats 5] [--threads 1] [--no-torch]
+//   (forward and gradient timings are the best of --repeats; decode is the median of uncontended repetitions)
 import * as tf from '@tensorflow/tfjs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { initCompute } from '../src/compute/backend.ts';
+import { computeOptionsFromEnv } from '../src/compute/options.ts';
 import { parameterCount, parseModelConfig } from '../src/model/config.ts';
 import { generate } from '../src/model/generate.ts';
 import { GlmModel } from '../src/model/glm.ts';
 import type { CausalLanguageModel } from '../src/model/language-model.ts';
 import { loadModel } from '../src/model/load.ts';
-import { GLM_TINY_CONFIG, ensureTinyModel, randomWeights } from '../src/model/tiny.ts';
+import { ensureTinyModel, randomWeights } from '../src/model/tiny.ts';
 import { memoryWeights } from '../src/model/weights/checkpoint.ts';
+import { BENCH_BATCH, BENCH_CONFIG, BENCH_SEQ, randomTokens } from './lib/bench-config.ts';
+import { measureDecode } from './lib/decode.ts';
+import { runTorch } from './lib/torch.ts';
 
-const repeatsFlag = process.argv.indexOf('--repeats');
-const repeats = repeatsFlag > 0 ? Number(process.argv[repeatsFlag + 1]) : 5;
-
-const BENCH_CONFIG = {
-  ...GLM_TINY_CONFIG,
-  num_layers: 8,
-  hidden_size: 512,
-  num_attention_heads: 8,
-  kv_channels: 64,
-  multi_query_group_num: 2,
-  ffn_hidden_size: 1376,
-  padded_vocab_size: 8192,
-  seq_length: 256,
-};
+const { values: args } = parseArgs({
+  options: {
+    repeats: { type: 'string', default: '5' },
+    threads: { type: 'string', default: '1' },
+    torch: { type: 'boolean', default: true },
+    python: { type: 'string', default: '/usr/bin/python3' },
+    'torch-script': { type: 'string', default: resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/bench/torch_glm_bench.py') },
+  },
+  allowNegative: true,
+});
+const repeats = Number(args.repeats);
 
 /** Best wall time of `repeats` runs of fn (after one warm-up run), in seconds. */
 function bestOf(fn: () => void): number {
@@ -41,28 +47,10 @@ function bestOf(fn: () => void): number {
   return best;
 }
 
-async function bestOfAsync(fn: () => Promise<void>, runs: number): Promise<number> {
-  let best = Infinity;
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await fn();
-    best = Math.min(best, (performance.now() - start) / 1000);
-  }
-  return best;
-}
-
-function tokenBatch(batch: number, seq: number, vocab: number): number[][] {
-  return Array.from({ length: batch }, (_, b) => Array.from({ length: seq }, (_, t) => 3 + ((b * 131 + t * 17) % (vocab - 3))));
-}
-
-/**
- * `trainBatch` rows go through loss + gradient: TF.js keeps every intermediate of the forward and
- * backward passes until the gradients are done, and the wasm heap stops at 4 GiB (≈0.6 GiB per
- * 256-token row of the bench config), so larger batches are trained as accumulated micro-batches.
- */
-async function benchModel(name: string, model: CausalLanguageModel, batch: number, seq: number, trainBatch: number): Promise<void> {
+/** Forward, loss + gradient of `batch` rows, decode with and without the cache; returns the cached decode tokens/s. */
+async function benchModel(name: string, model: CausalLanguageModel, batch: number, seq: number): Promise<number> {
   const V = model.config.paddedVocabSize;
-  const ids = tokenBatch(batch, seq, V);
+  const ids = randomTokens(batch, seq, V, 1);
   console.log(`\n${name}: ${(parameterCount(model.config) / 1e6).toFixed(2)} M parameters, batch ${batch} × seq ${seq}`);
 
   const forward = bestOf(() => {
@@ -72,40 +60,47 @@ async function benchModel(name: string, model: CausalLanguageModel, batch: numbe
   });
   console.log(`  forward               ${((batch * seq) / forward).toFixed(0).padStart(8)} tokens/s  (${(forward * 1000).toFixed(1)} ms)`);
 
-  const trainIds = ids.slice(0, trainBatch);
-  const labels = trainIds.map((row) => row.map((id, t) => (t < seq / 4 ? -100 : id))); // a prompt quarter is not predicted
   const vars = [...model.parameters.values()];
   for (const v of vars) v.trainable = true;
   const step = bestOf(() => {
-    const { value, grads } = tf.variableGrads(() => model.loss(trainIds, labels), vars);
+    const { value, grads } = tf.variableGrads(() => model.loss(ids, ids), vars); // labels = inputs
     value.dataSync();
     tf.dispose([value, ...Object.values(grads)]);
   });
   for (const v of vars) v.trainable = false;
-  console.log(`  loss + gradient       ${((trainBatch * seq) / step).toFixed(0).padStart(8)} tokens/s  (${(step * 1000).toFixed(1)} ms for batch ${trainBatch} × ${seq})`);
+  console.log(`  loss + gradient       ${((batch * seq) / step).toFixed(0).padStart(8)} tokens/s  (${(step * 1000).toFixed(1)} ms)`);
 
-  const prompt = tokenBatch(1, 16, V)[0];
-  for (const [label, useCache, newTokens] of [['decode, KV cache', true, 128], ['decode, recompute', false, 64]] as const) {
-    const seconds = await bestOfAsync(async () => {
-      await generate(model, prompt, { maxNewTokens: newTokens, stopIds: [], useCache });
-    }, Math.min(repeats, 3));
-    console.log(`  ${label.padEnd(21)} ${(newTokens / seconds).toFixed(0).padStart(8)} tokens/s  (${newTokens} new tokens after a 16-token prompt)`);
+  const prompt = randomTokens(1, 16, V, 2)[0];
+  const cached = await measureDecode(model, prompt, { newTokens: 128, reps: Math.min(repeats, 5), maxReps: 20 });
+  console.log(`  decode, KV cache      ${cached.decode_tokens_per_second.toFixed(0).padStart(8)} tokens/s  (127 cached steps after a 16-token prompt; ${cached.clean_reps}/${cached.reps} uncontended)`);
+  let recompute = Infinity;
+  for (let i = 0; i < Math.min(repeats, 3); i++) {
+    const start = performance.now();
+    await generate(model, prompt, { maxNewTokens: 64, stopIds: [], useCache: false });
+    recompute = Math.min(recompute, (performance.now() - start) / 1000);
   }
+  console.log(`  decode, recompute     ${(64 / recompute).toFixed(0).padStart(8)} tokens/s  (64 new tokens after a 16-token prompt)`);
+  return cached.decode_tokens_per_second;
 }
 
-const info = await initCompute();
+const info = await initCompute('auto', { ...computeOptionsFromEnv(), blasThreads: Number(args.threads) });
 console.log(info.message);
-console.log(`backend ${tf.getBackend()}, best of ${repeats}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'glmtune-bench-'));
 try {
   const tiny = loadModel(ensureTinyModel(join(dir, 'glm-tiny')));
-  await benchModel('glm-tiny', tiny, 8, 128, 8);
+  await benchModel('glm-tiny', tiny, 8, 128);
   tiny.dispose();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 const benchConfig = parseModelConfig(BENCH_CONFIG, 'bench config');
 const bench = GlmModel.fromWeights(benchConfig, memoryWeights('bench config', randomWeights(benchConfig, 1)));
-await benchModel('bench config', bench, 8, 256, 2);
+const decode = await benchModel('bench config', bench, BENCH_BATCH, BENCH_SEQ);
 bench.dispose();
+if (args.torch) {
+  const torch = runTorch('decode', { python: args.python!, script: args['torch-script']!, steps: 5, warmup: 1, maxSteps: 20 });
+  console.log('result' in torch
+    ? `\nPyTorch decode (bench config, 2 threads): ${torch.result.decode_tokens_per_s.toFixed(0)} tokens/s; ours ÷ PyTorch: ${(decode / torch.result.decode_tokens_per_s).toFixed(2)}`
+    : `\nPyTorch decode not run: ${torch.error}`);
+}

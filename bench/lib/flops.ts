@@ -9,13 +9,13 @@ export interface FlopsShape {
 }
 
 /**
- * Training FLOPs per token: 2·P forward and 2·P for the input gradients over every parameter, 2·P for
- * the weight gradients of the trainable ones only (6·P for full fine-tuning, as in Kaplan et al. and
- * PaLM's MFU), plus attention's QKᵀ and PV products (4·seq·width a layer forward, three times that
- * with backward; causal masking not discounted).
+ * Training FLOPs per token: 2·P forward and 2·P for the input gradients over the parameters that multiply
+ * (P: all but the input embedding, a lookup), 2·P for the weight gradients of the trainable ones only (6·P
+ * for full fine-tuning, as in Kaplan et al. and PaLM's MFU), plus attention's QKᵀ and PV products
+ * (4·seq·width a layer forward, three times that with backward; causal masking not discounted).
  */
-export function trainingFlopsPerToken(params: number, trainable: number, s: FlopsShape): number {
-  return 4 * params + 2 * trainable + 12 * s.layers * s.seq * s.attentionWidth;
+export function trainingFlopsPerToken(multiplying: number, trainableMultiplying: number, s: FlopsShape): number {
+  return 4 * multiplying + 2 * trainableMultiplying + 12 * s.layers * s.seq * s.attentionWidth;
 }
 
 /** GFLOPS of OpenBLAS's SGEMM on [m×k]·[k×n] at the addon's current thread count, best of `runs`. */
