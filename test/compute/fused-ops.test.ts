@@ -5,6 +5,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initCompute } from '../../src/compute/backend.ts';
+import { loadNative } from '../../src/compute/native.ts';
 import { FUSED, fusedKernelActive, maskSharing } from '../../src/compute/fused-kernels.ts';
 import { adamwUpdate, adamwUpdateComposite } from '../../src/compute/ops/adamw-update.ts';
 import { maskedSoftmax, maskedSoftmaxComposite } from '../../src/compute/ops/attention-softmax.ts';
@@ -123,4 +124,16 @@ test('sum of squares: float64 accumulation, equal to the plain ops', () => {
   const x = random([100_003], 11);
   assertClose(sumOfSquares(x), tf.sum(tf.square(x)), 1e-5, 'sumOfSquares');
   assert.equal(sumOfSquares(tf.tensor1d([3, 4])).dataSync()[0], 25);
+});
+
+test('the addon checks every size against its array before a fused kernel runs', () => {
+  const native = loadNative().kernels!;
+  const f = (n: number): Float32Array => new Float32Array(n);
+  assert.throws(() => native.rmsNorm(f(11), f(4), f(12), f(3), 3, 4, 1e-5), /rmsNorm: x has 11 values, needs 12/);
+  assert.throws(() => native.swigluGrad(f(6), f(12), f(11), 2, 3), /swigluGrad: du has 11 values, needs 12/);
+  assert.throws(() => native.rotarySplit(f(2 * 8 * 4), f(8), f(8), f(16), f(8), f(8), 1, 2, 2, 1, 3, 1), /d must be even/);
+  assert.throws(() => native.softmax(f(24), f(12), f(24), 4, 3, 2, 3), /maskMatrices must divide matrices/);
+  assert.throws(() => native.softmaxCrossEntropy(f(6), new Float32Array(2) as unknown as Int32Array, f(2), f(2), 2, 3), /targets must be a Int32Array/);
+  assert.throws(() => native.adamw(f(4), f(4), f(3), f(4), f(4), f(4), f(4), 0.9, 0.999, 1e-8, 1e-3, 1, 1), /adamw: v has 3 values, needs 4/);
+  assert.throws(() => (native.sumSquares as (...args: unknown[]) => number)(f(3), 1), /sumSquares takes 1 arguments/);
 });
