@@ -14,7 +14,7 @@ import * as events from '../db/repositories/job-events.ts';
 import * as jobRows from '../db/repositories/jobs.ts';
 import * as modelRows from '../db/repositories/models.ts';
 import * as orgs from '../db/repositories/organizations.ts';
-import type { JobError, JobRow, NewJobRow } from '../db/schema/index.ts';
+import type { JobError, JobRow, JobStatus, NewJobRow } from '../db/schema/index.ts';
 import { newId } from '../ids.ts';
 import type { ModelCatalog } from '../services/catalog.ts';
 import type { ArtifactFolders } from '../services/artifact-folders.ts';
@@ -379,20 +379,17 @@ export class JobRunner {
   }
 
   private async finish(done: ThreadDone): Promise<void> {
-    const { db, workerId } = this.ctx;
+    const { db } = this.ctx;
     const progress = { step: done.step, totalSteps: done.totalSteps, trainedTokens: Math.round(done.trainedTokens), estimatedFinish: null };
     if (done.status === 'cancelled') {
-      await jobRows.release(db, this.job.id, workerId, 'cancelled', { ...progress, finishedAt: new Date() });
-      await this.event('info', 'Fine-tuning job cancelled', 'cancelled');
+      await this.release('cancelled', { ...progress, finishedAt: new Date() }, 'info', 'Fine-tuning job cancelled', 'cancelled');
       return;
     }
     if (done.status === 'paused') {
       if (this.stopSent === 'shutdown') {
-        await jobRows.release(db, this.job.id, workerId, 'queued', { ...progress, runAfter: new Date() });
-        await this.event('info', `The worker is shutting down: job re-queued at step ${done.step}`, `requeued:${this.job.attempts}`);
+        await this.release('queued', { ...progress, runAfter: new Date() }, 'info', `The worker is shutting down: job re-queued at step ${done.step}`, `requeued:${this.job.attempts}`);
       } else {
-        await jobRows.release(db, this.job.id, workerId, 'paused', { ...progress, pauseRequested: false });
-        await this.event('info', `Fine-tuning job paused at step ${done.step}`, `paused:${done.step}`);
+        await this.release('paused', { ...progress, pauseRequested: false }, 'info', `Fine-tuning job paused at step ${done.step}`, `paused:${done.step}`);
       }
       return;
     }
@@ -415,18 +412,25 @@ export class JobRunner {
     if (done.status === 'early_stopped') {
       await this.event('info', `Stopped early at step ${done.step}: the validation loss stopped improving${done.bestStep !== undefined ? `; the weights of step ${done.bestStep} are the result` : ''}`, 'early-stopped');
     }
-    const released = await jobRows.release(db, this.job.id, workerId, 'succeeded', {
-      ...progress,
-      fineTunedModel: this.modelId,
-      resultFiles: [results.id],
-      finishedAt: new Date(),
-    });
-    if (released) await this.event('info', 'The job has successfully completed', 'succeeded');
+    const changes = { ...progress, fineTunedModel: this.modelId, resultFiles: [results.id], finishedAt: new Date() };
+    await this.release('succeeded', changes, 'info', 'The job has successfully completed', 'succeeded');
   }
 
   private async fail(error: JobError): Promise<void> {
-    const released = await jobRows.release(this.ctx.db, this.job.id, this.ctx.workerId, 'failed', { ...this.progress, error, finishedAt: new Date(), estimatedFinish: null });
-    if (released) await this.event('error', `Fine-tuning job failed: ${error.message}`, 'failed', { code: error.code });
+    const changes = { ...this.progress, error, finishedAt: new Date(), estimatedFinish: null };
+    await this.release('failed', changes, 'error', `Fine-tuning job failed: ${error.message}`, 'failed', { code: error.code });
+  }
+
+  /**
+   * Ends this worker's hold on the job and records the event that says so, in one transaction: no reader
+   * sees the new status without its event, and a retry after an outage cannot write one without the other.
+   */
+  private async release(to: JobStatus, changes: Partial<NewJobRow>, level: 'info' | 'error', message: string, dedupeKey: string, data?: Record<string, unknown>): Promise<void> {
+    await this.ctx.db.transaction(async (tx) => {
+      if (await jobRows.release(tx, this.job.id, this.ctx.workerId, to, changes)) {
+        await events.insertEvent(tx, { id: newId('ftevent'), jobId: this.job.id, level, type: 'message', message, data, dedupeKey });
+      }
+    });
   }
 }
 
