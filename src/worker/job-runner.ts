@@ -434,10 +434,13 @@ export class JobRunner {
   }
 }
 
-/** A failure the job did not anticipate: the storage staying down (after retries), or a bug. */
+/** A failure the job did not anticipate: the storage staying down (after retries), a full disk, or a bug. */
 function unexpectedFailure(err: unknown): JobError {
   if (err instanceof StorageError && err.kind === 'unavailable') {
     return { code: 'storage_unavailable', message: `The storage is unavailable (${err.message}); the job could not store its results.`, param: null };
+  }
+  if ((err as NodeJS.ErrnoException).code === 'ENOSPC') {
+    return { code: 'disk_full', message: `The worker ran out of local disk space (${(err as Error).message}); the job could not stage its inputs or write its outputs.`, param: null };
   }
   return { code: 'internal_error', message: (err as Error).message, param: null };
 }

@@ -20,8 +20,9 @@ function codeOf(err: unknown): string {
   if (err instanceof CheckpointNotStoredError) return 'checkpoint_upload_failed';
   if (err instanceof TrainingDivergedError) return 'training_diverged';
   if (err instanceof TrainingSetupError) return 'invalid_training_setup';
-  const e = err as { name?: string; message?: string };
+  const e = err as { name?: string; message?: string; code?: string };
   if (e?.name === 'InvalidDatasetError') return 'invalid_training_file';
+  if (e?.code === 'ENOSPC') return 'disk_full';
   if (/allocation failed|out of memory|Maximum call stack|memory access out of bounds/i.test(e?.message ?? '')) return 'out_of_memory';
   return 'training_error';
 }
