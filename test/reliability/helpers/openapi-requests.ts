@@ -131,8 +131,8 @@ export class SchemaArbitraries {
       }
       case 'number': {
         const min = typeof s.minimum === 'number' ? s.minimum : typeof s.exclusiveMinimum === 'number' ? s.exclusiveMinimum : -1e6;
-        const max = typeof s.maximum === 'number' ? s.maximum : min + 1e6;
-        return fc.double({ min, max, noNaN: true, noDefaultInfinity: true });
+        const max = typeof s.maximum === 'number' ? s.maximum : typeof s.exclusiveMaximum === 'number' ? s.exclusiveMaximum : min + 1e6;
+        return fc.double({ min, max, minExcluded: typeof s.exclusiveMinimum === 'number', maxExcluded: typeof s.exclusiveMaximum === 'number', noNaN: true, noDefaultInfinity: true });
       }
       case 'string': {
         const maxLength = Math.min(typeof s.maxLength === 'number' ? s.maxLength : 30, 30);
@@ -151,13 +151,19 @@ export class SchemaArbitraries {
         const keys = Object.keys(properties);
         if (keys.length === 0) {
           if (s.additionalProperties && typeof s.additionalProperties === 'object') {
-            return fc.dictionary(fc.string({ maxLength: 10 }), this.value(s.additionalProperties as Schema, '', depth + 1), { maxKeys: 3 });
+            const digits = (s.propertyNames as Schema | undefined)?.pattern === '^\\d+$';
+            return fc.dictionary(digits ? fc.nat(1000).map(String) : fc.string({ maxLength: 10 }), this.value(s.additionalProperties as Schema, '', depth + 1), { maxKeys: 3 });
           }
           return type === 'object' ? fc.constant({}) : anyJson;
         }
-        const record: Record<string, fc.Arbitrary<unknown>> = {};
-        for (const key of keys) record[key] = this.value(properties[key], key, depth + 1);
-        return fc.record(record, { requiredKeys: keys.filter((k) => required.has(k)) });
+        // Every required field and a few optional ones: a body with all of them would nearly always
+        // trip over one, and the deeper paths behind a valid body would go untested.
+        const optional = keys.filter((k) => !required.has(k));
+        return fc.subarray(optional, { maxLength: optional.length <= 6 ? optional.length : 3 }).chain((chosen) => {
+          const record: Record<string, fc.Arbitrary<unknown>> = {};
+          for (const key of [...required, ...chosen]) if (properties[key]) record[key] = this.value(properties[key], key, depth + 1);
+          return fc.record(record);
+        });
       }
       default:
         return anyJson;
