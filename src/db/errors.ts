@@ -26,3 +26,11 @@ export function isUnstorableText(err: unknown): boolean {
   const code = (err as { code?: string })?.code;
   return code !== undefined && UNSTORABLE_TEXT_CODES.has(code);
 }
+
+/**
+ * What to log of an error: a failed query's driver error and SQL, never its bound parameters (they
+ * hold request data, such as the hash of the API key being looked up).
+ */
+export function loggableError(err: unknown): { err: unknown; query?: string } {
+  return err instanceof DrizzleQueryError ? { err: err.cause, query: err.query } : { err };
+}

@@ -5,7 +5,7 @@ import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { isDatabaseUnavailable, isUnstorableText } from '../../db/errors.ts';
+import { isDatabaseUnavailable, isUnstorableText, loggableError } from '../../db/errors.ts';
 import { ApiError, errors, formatPath } from '../../errors.ts';
 import { StorageError } from '../../storage/blob-store.ts';
 
@@ -67,11 +67,11 @@ export const errorHandler = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((err, request, reply) => {
     const apiError = toApiError(err);
     if (!apiError) {
-      request.log.error({ err }, 'unhandled error');
+      request.log.error(loggableError(err), 'unhandled error');
       const internal = errors.internal();
       return reply.status(internal.status).send(internal.toBody());
     }
-    if (apiError.status >= 500) request.log.warn({ err }, apiError.message);
+    if (apiError.status >= 500) request.log.warn(loggableError(err), apiError.message);
     return reply.status(apiError.status).send(apiError.toBody());
   });
   app.setNotFoundHandler((request, reply) => {
