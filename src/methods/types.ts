@@ -3,7 +3,7 @@
 // prefix), and how the result is written. One object per job, made by createMethod (./create.ts) from a
 // validated MethodConfig (./config.ts). Methods type against CausalLanguageModel, never one architecture.
 import type * as tf from '@tensorflow/tfjs';
-import type { ForwardOptions } from '../model/glm.ts';
+import type { ForwardOptions } from '../model/language-model.ts';
 
 export type MethodName = 'full' | 'freeze' | 'lora' | 'qlora' | 'ptuning_v2';
 

@@ -12,51 +12,17 @@ import { maskedSoftmax } from '../compute/ops/attention-softmax.ts';
 import { rmsNorm } from '../compute/ops/rms-norm.ts';
 import { rotarySplit, type RotaryTables } from '../compute/ops/rotary-split.ts';
 import { swiglu } from '../compute/ops/swiglu.ts';
-import { checkWeights, expectedTensorShapes, type ChatGlm2Config, type ModelConfig } from './config.ts';
+import type { ChatGlm2Config, ModelConfig } from './config.ts';
 import type { WeightSource } from './weights/checkpoint.ts';
-import type { TensorToWrite } from './weights/safetensors.ts';
-import type { AdapterSet, FrozenLinearWeight } from './extensions.ts';
-import type { CausalLanguageModel } from './language-model.ts';
+import type { ForwardOptions } from './language-model.ts';
 import { KvCache, type LayerKeyValues } from './kv-cache.ts';
-import { meanCrossEntropy, predictedPositions } from './loss.ts';
+import { Linear, loadParameters, ThudmModel, type LinearContext } from './thudm-model.ts';
 import { additiveMask, nextPositions, resolvePositions, rotaryPairMatrix, rotaryTables, type Rows } from './attention-inputs.ts';
 
-export interface ForwardOptions {
-  /** [B, T]: 1 for tokens, 0 for left padding. Default all ones. */
-  attentionMask?: Rows;
-  /** [B, T]. Default: each row's real tokens numbered from 0 (or from where its cache left off). */
-  positionIds?: Rows;
-  /** Incremental decoding: attend to the cached keys, then append this pass's keys to the cache. */
-  cache?: KvCache;
-  /**
-   * P-tuning v2 prefix key/values, THUDM's prefix_encoder output [P, layers·2·g·d] (layer l's key is
-   * slot 2l, its value 2l+1). Not rotated; every query sees all P slots; positions still start at 0.
-   * Apply the method's prefix dropout before passing it. With a cache, give it to createCache instead.
-   */
-  prefix?: tf.Tensor;
-  /** Additive adapters per linear site (LoRA), for this pass only. */
-  adapters?: AdapterSet;
-  /** Training mode: hidden and attention dropout (config rates) are applied. */
-  training?: boolean;
-  /** Seed of this pass's dropout masks (repeatable training); random when omitted. */
-  dropoutSeed?: number;
-  /** Compute logits for the last position only ([B, 1, V]); generation needs no more. */
-  lastPositionOnly?: boolean;
-  /** Also return the final-normed hidden states (distillation, scoring). */
-  returnHidden?: boolean;
-}
-
-export interface ForwardOutput {
-  logits: tf.Tensor3D; //  [B, T, V] (T = 1 with lastPositionOnly)
-  hidden?: tf.Tensor3D; // [B, T, h]
-}
-
 /** What every module of one forward pass shares. */
-interface ForwardContext {
+interface ForwardContext extends LinearContext {
   batch: number;
   seq: number;
-  adapters?: AdapterSet;
-  training: boolean;
   dropout(x: tf.Tensor, rate: number): tf.Tensor;
   rotary: RotaryTables; // of the new tokens' positions
   mask: tf.Tensor4D | null; // [B or 1, 1, (H/g)·T, K]
@@ -67,21 +33,6 @@ class RMSNorm {
 
   forward(x: tf.Tensor2D): tf.Tensor2D {
     return rmsNorm(x, this.weight as tf.Tensor1D, this.eps); // x · rsqrt(mean(x²) + eps) · w, per token
-  }
-}
-
-/** A linear site: y = x·Wᵀ (+ b) + adapter deltas. W may be swapped for a frozen source (QLoRA). */
-class Linear {
-  frozen: FrozenLinearWeight | null = null;
-
-  constructor(readonly name: string, public weight: tf.Variable | null, readonly bias: tf.Variable | null) {}
-
-  forward(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
-    let y: tf.Tensor2D = this.frozen ? this.frozen.matmulTransposed(x) : tf.matMul(x, this.weight as tf.Tensor2D, false, true);
-    if (this.bias) y = tf.add(y, this.bias);
-    const adapter = ctx.adapters?.get(this.name);
-    if (adapter) y = tf.add(y, adapter.delta(x, ctx.training));
-    return y;
   }
 }
 
@@ -139,95 +90,30 @@ class GLMBlock {
   }
 }
 
-function shapesEqual(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((n, i) => n === b[i]);
-}
-
-/** Validates a token-id batch: rectangular, ids within the embedding. */
-function checkIds(ids: Rows, vocab: number): void {
-  if (ids.length === 0 || ids[0].length === 0) throw new Error('inputIds must be a non-empty [batch, seq] array');
-  for (const row of ids) {
-    if (row.length !== ids[0].length) throw new Error('inputIds rows must have equal length (pad them)');
-    for (const id of row) if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new Error(`token id ${id} outside the vocabulary [0, ${vocab})`);
-  }
-}
-
-/**
- * ChatGLMForConditionalGeneration: embedding, layers, final norm, output layer. Parameters are
- * tf.Variables keyed by THUDM name, created non-trainable: a trainer marks what trains
- * (`variable.trainable = true`) and passes them to tf.variableGrads.
- */
-export class GlmModel implements CausalLanguageModel {
-  /** Parameters by THUDM tensor name, in checkpoint order (embedding, layers, final norm, output). */
-  readonly parameters: ReadonlyMap<string, tf.Variable>;
-  private readonly params: Map<string, tf.Variable>;
+/** ChatGLMForConditionalGeneration: embedding, layers, final norm, output layer (thudm-model.ts). */
+export class GlmModel extends ThudmModel<ChatGlm2Config> {
   private readonly layers: GLMBlock[];
-  private readonly linears: Map<string, Linear>;
   private readonly final_layernorm: RMSNorm;
   private readonly rotaryP: tf.Tensor2D;
 
-  private constructor(readonly config: ChatGlm2Config, params: Map<string, tf.Variable>) {
-    this.params = params;
-    this.parameters = params;
+  private constructor(config: ChatGlm2Config, params: Map<string, tf.Variable>) {
+    super(config, params);
     // kept: the model may be built inside a caller's tidy
     this.rotaryP = tf.keep(tf.tensor2d(rotaryPairMatrix(config.kvChannels), [config.kvChannels, config.kvChannels]));
-    this.linears = new Map();
-    const linear = (site: string): Linear => {
-      const l = new Linear(site, params.get(`${site}.weight`)!, params.get(`${site}.bias`) ?? null);
-      this.linears.set(site, l);
-      return l;
-    };
     const norm = (name: string): RMSNorm => new RMSNorm(params.get(`${name}.weight`)!, config.layernormEpsilon);
     this.layers = Array.from({ length: config.numLayers }, (_, i) => {
       const p = `transformer.encoder.layers.${i}`;
-      const attention = new SelfAttention(linear(`${p}.self_attention.query_key_value`), linear(`${p}.self_attention.dense`), config, config.attentionDropout);
-      const mlp = new MLP(linear(`${p}.mlp.dense_h_to_4h`), linear(`${p}.mlp.dense_4h_to_h`));
+      const attention = new SelfAttention(this.linear(`${p}.self_attention.query_key_value`), this.linear(`${p}.self_attention.dense`), config, config.attentionDropout);
+      const mlp = new MLP(this.linear(`${p}.mlp.dense_h_to_4h`), this.linear(`${p}.mlp.dense_4h_to_h`));
       return new GLMBlock(norm(`${p}.input_layernorm`), attention, norm(`${p}.post_attention_layernorm`), mlp, config.hiddenDropout);
     });
     this.final_layernorm = norm('transformer.encoder.final_layernorm');
   }
 
-  /**
-   * Builds the model from named tensors, one at a time. Every expected tensor must be present with its
-   * shape, and no other tensor may be (except THUDM's unused rotary inv_freq buffer).
-   */
+  /** Builds the model from named tensors (THUDM's unused rotary inv_freq buffer may be there too). */
   static fromWeights(config: ModelConfig, source: WeightSource): GlmModel {
     if (config.architecture !== 'chatglm2') throw new Error(`GlmModel is the ChatGLM2 architecture, not ${config.architecture} (loadModel picks the class)`);
-    checkWeights(config, source);
-    const expected = expectedTensorShapes(config);
-    const params = new Map<string, tf.Variable>();
-    try {
-      for (const [name, shape] of expected) {
-        const values = tf.tensor(source.read(name), shape, 'float32');
-        params.set(name, tf.variable(values, false));
-        values.dispose();
-      }
-    } catch (err) {
-      for (const v of params.values()) v.dispose();
-      throw err;
-    }
-    return new GlmModel(config, params);
-  }
-
-  /** THUDM module names of the linear sites adapters can target, layer by layer. */
-  linearSites(): string[] {
-    return [...this.linears.keys()];
-  }
-
-  /**
-   * Replaces a linear site's float weight with a frozen source (QLoRA): the variable is disposed and
-   * leaves `parameters`.
-   */
-  replaceLinearWeight(site: string, frozen: FrozenLinearWeight): void {
-    const linear = this.linears.get(site);
-    if (!linear) throw new Error(`no linear site "${site}"`);
-    const current = linear.frozen ? linear.frozen.shape : linear.weight!.shape;
-    if (!shapesEqual(frozen.shape, current)) throw new Error(`${site}: frozen weight shape [${frozen.shape}] differs from [${current}]`);
-    linear.frozen?.dispose();
-    linear.weight?.dispose();
-    linear.weight = null;
-    linear.frozen = frozen;
-    this.params.delete(`${site}.weight`);
+    return new GlmModel(config, loadParameters(config, source));
   }
 
   /** A cache for incremental decoding of `batchSize` rows, holding the P-tuning prefix when given. */
@@ -238,61 +124,12 @@ export class GlmModel implements CausalLanguageModel {
     return new KvCache(batchSize, { layers, keyMask });
   }
 
-  /** Runs the model on a [B, T] batch of token ids. */
-  forward(inputIds: Rows, options: ForwardOptions = {}): ForwardOutput {
-    return tf.tidy(() => {
-      const hidden = this.hiddenStates(inputIds, options); // [N, h], final-normed
-      const [B, T] = [inputIds.length, inputIds[0].length];
-      const h = this.config.hiddenSize;
-      const rows = options.lastPositionOnly ? tf.reshape(tf.slice(tf.reshape(hidden, [B, T, h]), [0, T - 1, 0], [B, 1, h]), [B, h]) : hidden;
-      const logits = tf.reshape(this.outputLayer(rows as tf.Tensor2D), [B, options.lastPositionOnly ? 1 : T, this.config.paddedVocabSize]) as tf.Tensor3D;
-      return options.returnHidden ? { logits, hidden: tf.reshape(hidden, [B, T, h]) as tf.Tensor3D } : { logits };
-    });
-  }
-
-  /**
-   * Causal-LM loss (loss.ts): logits at t predict labels at t+1, -100 ignored, mean over the predicted
-   * tokens of the batch. Only predicted rows go through the output layer.
-   */
-  loss(inputIds: Rows, labels: Rows, options: Omit<ForwardOptions, 'cache' | 'lastPositionOnly' | 'returnHidden'> = {}): tf.Scalar {
-    if (labels.length !== inputIds.length || labels.some((row, b) => row.length !== inputIds[b].length)) throw new Error('labels must have the shape of inputIds');
-    const { rows, targets } = predictedPositions(labels, this.config.paddedVocabSize);
-    if (rows.length === 0) throw new Error('no predicted tokens: every label is -100');
-    return tf.tidy(() => {
-      const hidden = this.hiddenStates(inputIds, options); // [N, h]
-      const logits = this.outputLayer(tf.gather(hidden, tf.tensor1d(rows, 'int32')) as tf.Tensor2D); // [M, V]
-      return meanCrossEntropy(logits, targets);
-    });
-  }
-
-  /** Tensors for the safetensors writer, under THUDM names; each is read from the device when written. */
-  weightsToWrite(): TensorToWrite[] {
-    const entries: TensorToWrite[] = [...this.params].map(([name, v]) => ({ name, shape: v.shape, data: () => v.dataSync() as Float32Array }));
-    for (const [site, linear] of this.linears) {
-      const frozen = linear.frozen;
-      if (!frozen) continue;
-      entries.push({
-        name: `${site}.weight`,
-        shape: [...frozen.shape],
-        data: () => {
-          const weight = frozen.dequantize();
-          const values = weight.dataSync() as Float32Array;
-          weight.dispose();
-          return values;
-        },
-      });
-    }
-    return entries;
-  }
-
-  dispose(): void {
-    for (const v of this.params.values()) v.dispose();
-    for (const l of this.linears.values()) l.frozen?.dispose();
-    this.params.clear();
+  override dispose(): void {
+    super.dispose();
     this.rotaryP.dispose();
   }
 
-  private outputLayer(x: tf.Tensor2D): tf.Tensor2D {
+  protected outputLayer(x: tf.Tensor2D): tf.Tensor2D {
     return tf.matMul(x, this.params.get('transformer.output_layer.weight')!, false, true); // [rows, V]
   }
 
@@ -306,10 +143,9 @@ export class GlmModel implements CausalLanguageModel {
     return Array.from({ length: L }, (_, l) => ({ key: tiled[2 * l], value: tiled[2 * l + 1] }));
   }
 
-  /** Embedding, layers and final norm: [N, h]. Updates the cache when one is given. */
-  private hiddenStates(inputIds: Rows, options: ForwardOptions): tf.Tensor2D {
+  protected hiddenStates(inputIds: Rows, options: ForwardOptions): tf.Tensor2D {
     const { config } = this;
-    checkIds(inputIds, config.paddedVocabSize);
+    this.checkIds(inputIds);
     const B = inputIds.length;
     const T = inputIds[0].length;
     const { cache, prefix } = options;

@@ -7,12 +7,10 @@
 // once per forward (./attention-inputs.ts), 2D [N, h] between blocks, only ops with gradients.
 import * as tf from '@tensorflow/tfjs';
 import type { Rows } from '../attention-inputs.ts';
-import { checkWeights, expectedTensorShapes, type ModelConfig } from '../config.ts';
-import type { AdapterSet, FrozenLinearWeight } from '../extensions.ts';
-import type { ForwardOptions, ForwardOutput } from '../glm.ts';
+import type { ModelConfig } from '../config.ts';
 import type { LayerKeyValues } from '../kv-cache.ts';
-import type { CausalLanguageModel } from '../language-model.ts';
-import { meanCrossEntropy, predictedPositions } from '../loss.ts';
+import type { ForwardOptions } from '../language-model.ts';
+import { Linear, loadParameters, ThudmModel, type LinearContext } from '../thudm-model.ts';
 import type { WeightSource } from '../weights/checkpoint.ts';
 import type { TensorToWrite } from '../weights/safetensors.ts';
 import { continuationInputs, promptInputs, queryTables, rotaryHalfPairMatrix, rotaryTables, rowContexts, type AttentionInputs } from './attention-inputs.ts';
@@ -27,11 +25,9 @@ import { gelu } from './gelu.ts';
 const ALPHA = Math.sqrt(2 * 28);
 
 /** What every module of one forward pass shares. */
-interface ForwardContext {
+interface ForwardContext extends LinearContext {
   batch: number;
   seq: number;
-  adapters?: AdapterSet;
-  training: boolean;
   /** cos/sin tables [B, T, 1, d] for the keys, and for the queries with 1/√d folded in. */
   rotaryK: { cos: tf.Tensor4D; sin: tf.Tensor4D };
   rotaryQ: { cos: tf.Tensor4D; sin: tf.Tensor4D };
@@ -46,20 +42,6 @@ class LayerNorm {
     const centered = tf.sub(x, tf.mean(x, -1, true)); // [N, h]
     const variance = tf.mean(tf.square(centered), -1, true); // [N, 1]
     return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, this.eps))), this.weight), this.bias);
-  }
-}
-
-/** A linear site: y = x·Wᵀ + b + adapter deltas. W may be swapped for a frozen source (QLoRA). */
-class Linear {
-  frozen: FrozenLinearWeight | null = null;
-
-  constructor(readonly name: string, public weight: tf.Variable | null, readonly bias: tf.Variable) {}
-
-  forward(x: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D {
-    const product: tf.Tensor2D = this.frozen ? this.frozen.matmulTransposed(x) : tf.matMul(x, this.weight as tf.Tensor2D, false, true);
-    const y = tf.add(product, this.bias) as tf.Tensor2D;
-    const adapter = ctx.adapters?.get(this.name);
-    return adapter ? tf.add(y, adapter.delta(x, ctx.training)) : y;
   }
 }
 
@@ -118,15 +100,6 @@ class GLMBlock {
   }
 }
 
-/** Validates a token-id batch: rectangular, ids within the embedding. */
-function checkIds(ids: Rows, vocab: number): void {
-  if (ids.length === 0 || ids[0].length === 0) throw new Error('inputIds must be a non-empty [batch, seq] array');
-  for (const row of ids) {
-    if (row.length !== ids[0].length) throw new Error('inputIds rows must have equal length (pad them)');
-    for (const id of row) if (!Number.isInteger(id) || id < 0 || id >= vocab) throw new Error(`token id ${id} outside the vocabulary [0, ${vocab})`);
-  }
-}
-
 /**
  * ChatGLMForConditionalGeneration of ChatGLM-6B: word embeddings, layers, final LayerNorm, and the
  * output head tied to the word embeddings (one parameter, used twice). Parameters are tf.Variables keyed
@@ -136,33 +109,22 @@ function checkIds(ids: Rows, vocab: number): void {
  * `<sop>` (bos), and a [gMASK] or [MASK] before it. `attentionMask` marks left padding (ChatGLM's
  * tokenizer pads on the left); `positionIds` is not accepted.
  */
-export class ChatGlm6bModel implements CausalLanguageModel {
-  /** Parameters by THUDM tensor name, in checkpoint order (embedding, layers, final norm). */
-  readonly parameters: ReadonlyMap<string, tf.Variable>;
-  private readonly params: Map<string, tf.Variable>;
+export class ChatGlm6bModel extends ThudmModel<ChatGlm6bConfig> {
   private readonly layers: GLMBlock[];
-  private readonly linears: Map<string, Linear>;
   private readonly final_layernorm: LayerNorm;
   private readonly word_embeddings: tf.Variable;
   private readonly rotaryP: tf.Tensor2D;
 
-  private constructor(readonly config: ChatGlm6bConfig, params: Map<string, tf.Variable>) {
-    this.params = params;
-    this.parameters = params;
+  private constructor(config: ChatGlm6bConfig, params: Map<string, tf.Variable>) {
+    super(config, params);
     const d = config.headDim;
     // kept: the model may be built inside a caller's tidy
     this.rotaryP = tf.keep(tf.tensor2d(rotaryHalfPairMatrix(d), [d, d]));
-    this.linears = new Map();
-    const linear = (site: string): Linear => {
-      const l = new Linear(site, params.get(`${site}.weight`)!, params.get(`${site}.bias`)!);
-      this.linears.set(site, l);
-      return l;
-    };
     const norm = (name: string): LayerNorm => new LayerNorm(params.get(`${name}.weight`)!, params.get(`${name}.bias`)!, config.layernormEpsilon);
     this.layers = Array.from({ length: config.numLayers }, (_, i) => {
       const p = `transformer.layers.${i}`;
-      const attention = new SelfAttention(linear(`${p}.attention.query_key_value`), linear(`${p}.attention.dense`), config.numAttentionHeads, d, this.rotaryP);
-      const mlp = new GLU(linear(`${p}.mlp.dense_h_to_4h`), linear(`${p}.mlp.dense_4h_to_h`));
+      const attention = new SelfAttention(this.linear(`${p}.attention.query_key_value`), this.linear(`${p}.attention.dense`), config.numAttentionHeads, d, this.rotaryP);
+      const mlp = new GLU(this.linear(`${p}.mlp.dense_h_to_4h`), this.linear(`${p}.mlp.dense_4h_to_h`));
       return new GLMBlock(norm(`${p}.input_layernorm`), attention, norm(`${p}.post_attention_layernorm`), mlp);
     });
     this.final_layernorm = norm('transformer.final_layernorm');
@@ -170,48 +132,12 @@ export class ChatGlm6bModel implements CausalLanguageModel {
   }
 
   /**
-   * Builds the model from named tensors, one at a time. Every parameter must be present with its shape;
-   * `lm_head.weight` and the rotary inv_freq buffers may be (THUDM's checkpoints carry them) and are
-   * not read; nothing else may be.
+   * Builds the model from named tensors; `lm_head.weight` and the rotary inv_freq buffers may be there
+   * (THUDM's checkpoints carry them) and are not read.
    */
   static fromWeights(config: ModelConfig, source: WeightSource): ChatGlm6bModel {
     if (config.architecture !== 'chatglm6b') throw new Error(`ChatGlm6bModel is the ChatGLM-6B (v1) architecture, not ${config.architecture} (loadModel picks the class)`);
-    checkWeights(config, source);
-    const params = new Map<string, tf.Variable>();
-    try {
-      for (const [name, shape] of expectedTensorShapes(config)) {
-        const values = tf.tensor(source.read(name), shape, 'float32');
-        params.set(name, tf.variable(values, false));
-        values.dispose();
-      }
-    } catch (err) {
-      for (const v of params.values()) v.dispose();
-      throw err;
-    }
-    return new ChatGlm6bModel(config, params);
-  }
-
-  /** THUDM module names of the linear sites adapters can target, layer by layer. */
-  linearSites(): string[] {
-    return [...this.linears.keys()];
-  }
-
-  /**
-   * Replaces a linear site's float weight with a frozen source (QLoRA): the variable is disposed and
-   * leaves `parameters`.
-   */
-  replaceLinearWeight(site: string, frozen: FrozenLinearWeight): void {
-    const linear = this.linears.get(site);
-    if (!linear) throw new Error(`no linear site "${site}"`);
-    const current = linear.frozen ? linear.frozen.shape : linear.weight!.shape;
-    if (frozen.shape.length !== current.length || frozen.shape.some((n, i) => n !== current[i])) {
-      throw new Error(`${site}: frozen weight shape [${frozen.shape}] differs from [${current}]`);
-    }
-    linear.frozen?.dispose();
-    linear.weight?.dispose();
-    linear.weight = null;
-    linear.frozen = frozen;
-    this.params.delete(`${site}.weight`);
+    return new ChatGlm6bModel(config, loadParameters(config, source));
   }
 
   /** A cache for incremental decoding of `batchSize` rows, holding the P-tuning prefix when given. */
@@ -222,67 +148,19 @@ export class ChatGlm6bModel implements CausalLanguageModel {
     return new ChatGlm6bCache(batchSize, { layers, keyMask });
   }
 
-  /** Runs the model on a [B, T] batch of token ids. */
-  forward(inputIds: Rows, options: ForwardOptions = {}): ForwardOutput {
-    return tf.tidy(() => {
-      const hidden = this.hiddenStates(inputIds, options); // [N, h], final-normed
-      const [B, T] = [inputIds.length, inputIds[0].length];
-      const h = this.config.hiddenSize;
-      const rows = options.lastPositionOnly ? tf.reshape(tf.slice(tf.reshape(hidden, [B, T, h]), [0, T - 1, 0], [B, 1, h]), [B, h]) : hidden;
-      const logits = tf.reshape(this.outputLayer(rows as tf.Tensor2D), [B, options.lastPositionOnly ? 1 : T, this.config.paddedVocabSize]) as tf.Tensor3D;
-      return options.returnHidden ? { logits, hidden: tf.reshape(hidden, [B, T, h]) as tf.Tensor3D } : { logits };
-    });
+  /** Also `lm_head.weight` (the word embeddings' values), as THUDM's checkpoints carry it. */
+  override weightsToWrite(): TensorToWrite[] {
+    const embeddings = this.word_embeddings;
+    return [...super.weightsToWrite(), { name: TIED_LM_HEAD, shape: embeddings.shape, data: () => embeddings.dataSync() as Float32Array }];
   }
 
-  /**
-   * Causal-LM loss (../loss.ts): logits at t predict labels at t+1, -100 ignored, mean over the
-   * predicted tokens of the batch. Only predicted rows go through the output head.
-   */
-  loss(inputIds: Rows, labels: Rows, options: Omit<ForwardOptions, 'cache' | 'lastPositionOnly' | 'returnHidden'> = {}): tf.Scalar {
-    if (labels.length !== inputIds.length || labels.some((row, b) => row.length !== inputIds[b].length)) throw new Error('labels must have the shape of inputIds');
-    const { rows, targets } = predictedPositions(labels, this.config.paddedVocabSize);
-    if (rows.length === 0) throw new Error('no predicted tokens: every label is -100');
-    return tf.tidy(() => {
-      const hidden = this.hiddenStates(inputIds, options); // [N, h]
-      const logits = this.outputLayer(tf.gather(hidden, tf.tensor1d(rows, 'int32')) as tf.Tensor2D); // [M, V]
-      return meanCrossEntropy(logits, targets);
-    });
-  }
-
-  /**
-   * Tensors for the safetensors writer, under THUDM names; each is read from the device when written.
-   * `lm_head.weight` is written too (the word embeddings' values), as THUDM's checkpoints carry it.
-   */
-  weightsToWrite(): TensorToWrite[] {
-    const read = (v: tf.Variable) => () => v.dataSync() as Float32Array;
-    const entries: TensorToWrite[] = [...this.params].map(([name, v]) => ({ name, shape: v.shape, data: read(v) }));
-    entries.push({ name: TIED_LM_HEAD, shape: this.word_embeddings.shape, data: read(this.word_embeddings) });
-    for (const [site, linear] of this.linears) {
-      const frozen = linear.frozen;
-      if (!frozen) continue;
-      entries.push({
-        name: `${site}.weight`,
-        shape: [...frozen.shape],
-        data: () => {
-          const weight = frozen.dequantize();
-          const values = weight.dataSync() as Float32Array;
-          weight.dispose();
-          return values;
-        },
-      });
-    }
-    return entries;
-  }
-
-  dispose(): void {
-    for (const v of this.params.values()) v.dispose();
-    for (const l of this.linears.values()) l.frozen?.dispose();
-    this.params.clear();
+  override dispose(): void {
+    super.dispose();
     this.rotaryP.dispose();
   }
 
   /** The tied output head: x · word_embeddingsᵀ, no bias. */
-  private outputLayer(x: tf.Tensor2D): tf.Tensor2D {
+  protected outputLayer(x: tf.Tensor2D): tf.Tensor2D {
     return tf.matMul(x, this.word_embeddings as tf.Tensor2D, false, true); // [rows, V]
   }
 
@@ -307,10 +185,9 @@ export class ChatGlm6bModel implements CausalLanguageModel {
     return promptInputs(rowContexts(inputIds, tokenMask, this.config), T, cache ? cache.length : prefixLength);
   }
 
-  /** Embedding, layers and final norm: [N, h]. Updates the cache when one is given. */
-  private hiddenStates(inputIds: Rows, options: ForwardOptions): tf.Tensor2D {
+  protected hiddenStates(inputIds: Rows, options: ForwardOptions): tf.Tensor2D {
     const { config } = this;
-    checkIds(inputIds, config.paddedVocabSize);
+    this.checkIds(inputIds);
     const B = inputIds.length;
     const T = inputIds[0].length;
     const { prefix } = options;
