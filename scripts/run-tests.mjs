@@ -19,9 +19,12 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+// Test files run side by side, each computing on its own: one OpenBLAS thread each (unless set) keeps
+// them from fighting over the cores.
+const env = { GLMTUNE_BLAS_THREADS: '1', ...process.env };
 const result = spawnSync(
   process.execPath,
   ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=900000', ...files],
-  { stdio: 'inherit' },
+  { stdio: 'inherit', env },
 );
 process.exit(result.status ?? 1);

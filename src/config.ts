@@ -1,6 +1,7 @@
 // All settings come from environment variables, parsed once at start-up. Nothing else reads process.env.
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import { autoBlasThreads } from './compute/options.ts';
 
 const MiB = 1024 * 1024;
 
@@ -38,7 +39,7 @@ const envSchema = z.object({
   RATE_LIMIT_PER_MINUTE: positiveInt.default(1200),
   TF_BACKEND: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
   GLMTUNE_NATIVE: booleanString.default(true),
-  GLMTUNE_BLAS_THREADS: positiveInt.default(1),
+  GLMTUNE_BLAS_THREADS: z.union([z.literal('auto'), positiveInt], { error: 'must be auto or a positive integer' }).default('auto'),
   TRAINER_CONCURRENCY: positiveInt.default(1),
   JOB_LEASE_SECONDS: positiveInt.default(30),
   JOB_MAX_ATTEMPTS: positiveInt.default(3),
@@ -108,6 +109,11 @@ export interface Config {
   };
 }
 
+/** Threads of a process in `role` that may multiply at once: its trainer slots and its inference threads. */
+function busyComputeSlots(role: Role, trainerConcurrency: number, inferenceConcurrency: number): number {
+  return (role === 'api' ? 0 : trainerConcurrency) + (role === 'worker' ? 0 : inferenceConcurrency);
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -157,7 +163,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: e.MAX_BODY_BYTES,
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
     tfBackend: e.TF_BACKEND,
-    compute: { native: e.GLMTUNE_NATIVE, blasThreads: e.GLMTUNE_BLAS_THREADS },
+    compute: {
+      native: e.GLMTUNE_NATIVE,
+      blasThreads: e.GLMTUNE_BLAS_THREADS === 'auto' ? autoBlasThreads(busyComputeSlots(e.ROLE, e.TRAINER_CONCURRENCY, e.INFERENCE_CONCURRENCY)) : e.GLMTUNE_BLAS_THREADS,
+    },
     queue: {
       trainerConcurrency: e.TRAINER_CONCURRENCY,
       leaseSeconds: e.JOB_LEASE_SECONDS,

@@ -76,5 +76,5 @@ test('GLMTUNE_BLAS_THREADS sets the OpenBLAS thread count; a wrong value is refu
   const path = fileURLToPath(new URL('compute-probe.ts', import.meta.url));
   const bad = spawnSync(process.execPath, ['--import', 'tsx', path], { env: { ...process.env, GLMTUNE_BLAS_THREADS: 'many' }, encoding: 'utf8' });
   assert.notEqual(bad.status, 0);
-  assert.match(bad.stderr, /GLMTUNE_BLAS_THREADS must be a positive integer \(got "many"\)/);
+  assert.match(bad.stderr, /GLMTUNE_BLAS_THREADS must be auto or a positive integer \(got "many"\)/);
 });
