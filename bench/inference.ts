@@ -10,10 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parameterCount, parseModelConfig } from '../src/model/config.ts';
-import { GLM_TINY_CONFIG, randomWeights } from '../src/model/tiny.ts';
+import { randomWeights } from '../src/model/tiny.ts';
 import { BYTE_TOKENIZER_CLASS } from '../src/model/tokenizers/byte.ts';
 import { writeWeights } from '../src/model/weights/checkpoint.ts';
 import { startServiceProcess } from '../test/helpers/process.ts';
+import { BENCH_CONFIG } from './lib/bench-config.ts';
 
 const { values } = parseArgs({
   options: {
@@ -28,18 +29,6 @@ const REQUESTS = Number(values.requests);
 const CLIENTS = values.clients.split(',').map(Number);
 const API_KEY = 'sk-glm-bench-key-0000000000000000000000';
 
-// The bench config of bench/model.ts and bench/train.ts.
-const BENCH_CONFIG = {
-  ...GLM_TINY_CONFIG,
-  num_layers: 8,
-  hidden_size: 512,
-  num_attention_heads: 8,
-  kv_channels: 64,
-  multi_query_group_num: 2,
-  ffn_hidden_size: 1376,
-  padded_vocab_size: 8192,
-  seq_length: 256,
-};
 
 const dataDir = mkdtempSync(join(tmpdir(), 'glmtune-bench-inference-'));
 const modelsDir = join(dataDir, 'models-dir');

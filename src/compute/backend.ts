@@ -122,7 +122,3 @@ export async function initCompute(choice: BackendChoice = 'auto', options?: Comp
   active = info;
   return info;
 }
-
-export function computeInfo(): ComputeInfo | undefined {
-  return active;
-}

@@ -13,6 +13,7 @@
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
 import { kernelMemory, type CpuSideBackend } from './kernel-memory.ts';
 import { replaceKernel, stockKernel } from './registry.ts';
+import { shapeSize } from './matmul-shapes.ts';
 
 function scatterAdd(x: ArrayLike<number>, ids: ArrayLike<number>, out: Float32Array | Int32Array, inner: number, numSegments: number): void {
   out.fill(0);
@@ -27,7 +28,7 @@ const unsortedSegmentSum = (backendName: CpuSideBackend): KernelFunc => ({ input
   const { x, segmentIds } = inputs as { x: TensorInfo; segmentIds: TensorInfo };
   const numSegments = (attrs as { numSegments: number }).numSegments;
   const innerShape = x.shape.slice(segmentIds.shape.length);
-  const inner = innerShape.reduce((p, q) => p * q, 1);
+  const inner = shapeSize(innerShape);
   const memory = kernelMemory(backendName, backend);
   const out = memory.allocate([numSegments, ...innerShape], x.dtype as 'float32' | 'int32');
   scatterAdd(memory.view(x), memory.view(segmentIds), memory.view(out), inner, numSegments);
@@ -41,8 +42,8 @@ const gatherV2 = (backendName: CpuSideBackend, stock: KernelConfig): KernelFunc 
   if ((batchDims ?? 0) !== 0 || (x.dtype !== 'float32' && x.dtype !== 'int32')) return stock.kernelFunc(args);
   const ax = axis < 0 ? axis + x.shape.length : axis;
   const rows = x.shape[ax];
-  const outer = x.shape.slice(0, ax).reduce((p, q) => p * q, 1);
-  const inner = x.shape.slice(ax + 1).reduce((p, q) => p * q, 1);
+  const outer = shapeSize(x.shape.slice(0, ax));
+  const inner = shapeSize(x.shape.slice(ax + 1));
   const memory = kernelMemory(backendName, args.backend);
   for (const id of memory.view(indices)) {
     if (!(id >= 0 && id < rows)) throw new Error(`GatherV2: index ${id} is not in [0, ${rows - 1}]`);
@@ -67,7 +68,7 @@ const sumLeadingAxes = (stock: KernelConfig): KernelFunc => (args) => {
   const axes = [...new Set((Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a)))].sort((a, b) => a - b);
   const k = axes.length;
   if (x.dtype !== 'float32' || k === 0 || k >= rank || axes[k - 1] !== k - 1) return stock.kernelFunc(args);
-  const inner = x.shape.slice(k).reduce((p, q) => p * q, 1), outer = x.shape.slice(0, k).reduce((p, q) => p * q, 1);
+  const inner = shapeSize(x.shape.slice(k)), outer = shapeSize(x.shape.slice(0, k));
   const memory = kernelMemory('wasm', args.backend);
   const out = memory.allocate(keepDims ? [...new Array<number>(k).fill(1), ...x.shape.slice(k)] : x.shape.slice(k), 'float32');
   const xv = memory.view(x), ov = memory.view(out);

@@ -1,6 +1,7 @@
 // Zero-copy access to tensor data inside a kernel, for the two CPU-side TF.js backends: `wasm` keeps tensors
 // in its heap (views from typedArrayFromHeap), `cpu` in plain typed arrays (backend.data).
 import type { TensorInfo } from '@tensorflow/tfjs';
+import { shapeSize } from './matmul-shapes.ts';
 
 export type CpuSideBackend = 'wasm' | 'cpu';
 
@@ -48,7 +49,7 @@ export function kernelMemory(backendName: CpuSideBackend, backend: unknown): Ker
   }
   return {
     allocate: (shape, dtype) => {
-      const n = shape.reduce((p, q) => p * q, 1);
+      const n = shapeSize(shape);
       return b.makeTensorInfo(shape, dtype, dtype === 'float32' ? new Float32Array(n) : new Int32Array(n));
     },
     view: (t) => b.data.get(t.dataId).values,

@@ -2,9 +2,8 @@
 // concatenated, the shorter ones left-padded with masked key slots) and leave it (their rows are
 // dropped). A masked key gets exactly zero attention weight, and each row keeps its own positions, so
 // a sequence decodes the same in any batch. Both architectures keep keys as [batch, heads, keys, d];
-// ChatGLM-6B's cache also carries each row's mask position.
+// what else a cache keeps per row (ChatGLM-6B's mask positions) travels as its rowExtras.
 import * as tf from '@tensorflow/tfjs';
-import { ChatGlm6bCache } from '../model/chatglm6b/cache.ts';
 import type { KvCache, LayerKeyValues } from '../model/kv-cache.ts';
 import type { CausalLanguageModel } from '../model/language-model.ts';
 
@@ -12,23 +11,14 @@ interface RowState {
   layers: LayerKeyValues[];
   keyMask: number[][];
   nextPositions: number[];
-  maskPositions: number[] | null;
+  extras: number[] | null;
 }
 
 /** A new cache of the model's kind holding `state`; it owns (and will dispose) the state's tensors. */
 function cacheFrom(model: CausalLanguageModel, state: RowState): KvCache {
   const cache = model.createCache(state.keyMask.length);
-  if (cache instanceof ChatGlm6bCache) {
-    if (!state.maskPositions) throw new Error('a ChatGLM-6B cache row has no mask position');
-    cache.updateWithPositions(state.layers, state.keyMask, state.maskPositions, state.nextPositions);
-  } else {
-    cache.update(state.layers, state.keyMask, state.nextPositions);
-  }
+  cache.restore(state.layers, state.keyMask, state.nextPositions, state.extras);
   return cache;
-}
-
-function maskPositionsOf(cache: KvCache): readonly number[] | null {
-  return cache instanceof ChatGlm6bCache ? cache.maskPositions : null;
 }
 
 /**
@@ -47,12 +37,12 @@ export function selectRows(model: CausalLanguageModel, cache: KvCache, rows: rea
     };
     return cache.layers.map((l) => ({ key: pick(l.key), value: pick(l.value) }));
   });
-  const masks = maskPositionsOf(cache);
+  const extras = cache.rowExtras();
   return cacheFrom(model, {
     layers,
     keyMask: keyMask.map((m) => m.slice(start)),
     nextPositions: rows.map((r) => cache.nextPositions[r]),
-    maskPositions: masks ? rows.map((r) => masks[r]) : null,
+    extras: extras ? rows.map((r) => extras[r]) : null,
   });
 }
 
@@ -70,12 +60,12 @@ export function concatRows(model: CausalLanguageModel, a: KvCache, b: KvCache): 
     }),
   );
   const maskRows = (cache: KvCache) => cache.keyMask.map((m) => [...new Array<number>(keys - cache.length).fill(0), ...m]);
-  const ma = maskPositionsOf(a);
-  const mb = maskPositionsOf(b);
+  const ea = a.rowExtras();
+  const eb = b.rowExtras();
   return cacheFrom(model, {
     layers,
     keyMask: [...maskRows(a), ...maskRows(b)],
     nextPositions: [...a.nextPositions, ...b.nextPositions],
-    maskPositions: ma && mb ? [...ma, ...mb] : null,
+    extras: ea && eb ? [...ea, ...eb] : null,
   });
 }

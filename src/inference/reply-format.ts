@@ -18,7 +18,13 @@ export interface ReplyFormat {
 }
 
 function withWindow(final: (text: string) => string, window: number): ReplyFormat {
-  return { final, partial: (text) => (window === 0 ? final(text) : final(text).slice(0, Math.max(0, final(text).length - window))) };
+  return {
+    final,
+    partial: (text) => {
+      const shown = final(text);
+      return shown.slice(0, Math.max(0, shown.length - window));
+    },
+  };
 }
 
 /** Completions return what the model wrote. */

@@ -15,8 +15,8 @@ import { swiglu } from '../compute/ops/swiglu.ts';
 import type { ChatGlm2Config, ModelConfig } from './config.ts';
 import type { WeightSource } from './weights/checkpoint.ts';
 import type { ForwardOptions } from './language-model.ts';
-import { KvCache, type LayerKeyValues } from './kv-cache.ts';
-import { Linear, loadParameters, ThudmModel, type LinearContext } from './thudm-model.ts';
+import type { LayerKeyValues } from './kv-cache.ts';
+import { Linear, loadParameters, ThudmModel, type KeyValueLayout, type LinearContext } from './thudm-model.ts';
 import { additiveMask, nextPositions, resolvePositions, rotaryPairMatrix, rotaryTables, type Rows } from './attention-inputs.ts';
 
 /** What every module of one forward pass shares. */
@@ -94,12 +94,10 @@ class GLMBlock {
 export class GlmModel extends ThudmModel<ChatGlm2Config> {
   private readonly layers: GLMBlock[];
   private readonly final_layernorm: RMSNorm;
-  private readonly rotaryP: tf.Tensor2D;
+  protected readonly keyValueLayout: KeyValueLayout;
 
   private constructor(config: ChatGlm2Config, params: Map<string, tf.Variable>) {
-    super(config, params);
-    // kept: the model may be built inside a caller's tidy
-    this.rotaryP = tf.keep(tf.tensor2d(rotaryPairMatrix(config.kvChannels), [config.kvChannels, config.kvChannels]));
+    super(config, params, rotaryPairMatrix(config.kvChannels), config.kvChannels);
     const norm = (name: string): RMSNorm => new RMSNorm(params.get(`${name}.weight`)!, config.layernormEpsilon);
     this.layers = Array.from({ length: config.numLayers }, (_, i) => {
       const p = `transformer.encoder.layers.${i}`;
@@ -108,6 +106,7 @@ export class GlmModel extends ThudmModel<ChatGlm2Config> {
       return new GLMBlock(norm(`${p}.input_layernorm`), attention, norm(`${p}.post_attention_layernorm`), mlp, config.hiddenDropout);
     });
     this.final_layernorm = norm('transformer.encoder.final_layernorm');
+    this.keyValueLayout = { layers: config.numLayers, heads: config.multiQueryGroupNum, headDim: config.kvChannels };
   }
 
   /** Builds the model from named tensors (THUDM's unused rotary inv_freq buffer may be there too). */
@@ -116,31 +115,8 @@ export class GlmModel extends ThudmModel<ChatGlm2Config> {
     return new GlmModel(config, loadParameters(config, source));
   }
 
-  /** A cache for incremental decoding of `batchSize` rows, holding the P-tuning prefix when given. */
-  createCache(batchSize: number, prefix?: tf.Tensor): KvCache {
-    if (!prefix) return new KvCache(batchSize);
-    const layers = tf.tidy(() => this.prefixKeyValues(prefix, batchSize));
-    const keyMask = Array.from({ length: batchSize }, () => new Array<number>(prefix.shape[0]).fill(1));
-    return new KvCache(batchSize, { layers, keyMask });
-  }
-
-  override dispose(): void {
-    super.dispose();
-    this.rotaryP.dispose();
-  }
-
   protected outputLayer(x: tf.Tensor2D): tf.Tensor2D {
     return tf.matMul(x, this.params.get('transformer.output_layer.weight')!, false, true); // [rows, V]
-  }
-
-  /** Prefix [P, L·2·g·d] → per layer {key, value}: [B, g, P, d] (THUDM views it as [P, L·2, g, d]). */
-  private prefixKeyValues(prefix: tf.Tensor, batch: number): LayerKeyValues[] {
-    const { numLayers: L, multiQueryGroupNum: g, kvChannels: d } = this.config;
-    const P = prefix.shape[0];
-    if (prefix.size !== P * L * 2 * g * d) throw new Error(`prefix shape [${prefix.shape}] is not [P, ${L * 2 * g * d}]`);
-    const slots = tf.split(tf.transpose(tf.reshape(prefix, [P, L * 2, g, d]), [1, 2, 0, 3]), L * 2, 0); // each [1, g, P, d]
-    const tiled = slots.map((s) => (batch === 1 ? s : tf.tile(s, [batch, 1, 1, 1])) as tf.Tensor4D);
-    return Array.from({ length: L }, (_, l) => ({ key: tiled[2 * l], value: tiled[2 * l + 1] }));
   }
 
   protected hiddenStates(inputIds: Rows, options: ForwardOptions): tf.Tensor2D {
@@ -149,14 +125,10 @@ export class GlmModel extends ThudmModel<ChatGlm2Config> {
     const B = inputIds.length;
     const T = inputIds[0].length;
     const { cache, prefix } = options;
-    if (cache && prefix) throw new Error('pass the prefix to createCache, not with a cache');
-    if (cache && cache.batchSize !== B) throw new Error(`cache is for batch ${cache.batchSize}, input has ${B} rows`);
-    const tokenMask = options.attentionMask ?? inputIds.map((row) => row.map(() => 1));
-    if (tokenMask.length !== B || tokenMask.some((r) => r.length !== T)) throw new Error('attentionMask must have the shape of inputIds');
+    const { tokenMask, past } = this.passInputs(inputIds, options, cache);
     if (options.positionIds && (options.positionIds.length !== B || options.positionIds.some((r) => r.length !== T))) throw new Error('positionIds must have the shape of inputIds');
 
-    const past = cache ? cache.layers : prefix ? this.prefixKeyValues(prefix, B) : [];
-    const pastKeyMask: Rows = cache ? cache.keyMask : prefix ? inputIds.map(() => new Array<number>(prefix.shape[0]).fill(1)) : inputIds.map(() => []);
+    const pastKeyMask: Rows = cache ? cache.keyMask : prefix ? this.prefixKeyMask(B, prefix.shape[0]) : inputIds.map(() => []);
     const start = cache ? cache.nextPositions : new Array<number>(B).fill(0);
     const positions = resolvePositions(tokenMask, start, options.positionIds);
     const d = config.kvChannels;
@@ -177,19 +149,11 @@ export class GlmModel extends ThudmModel<ChatGlm2Config> {
     };
 
     const ids = tf.tensor1d(inputIds.flat(), 'int32');
-    let x = tf.gather(this.params.get('transformer.embedding.word_embeddings.weight')!, ids) as tf.Tensor2D; // [N, h]
-    const newKV: LayerKeyValues[] = [];
-    this.layers.forEach((layer, i) => {
-      // A scope per layer frees its intermediates as soon as it is done (the gradient tape keeps the
-      // ones its backward pass needs), so peak memory is not every layer's intermediates at once.
-      const result = tf.tidy(() => layer.forward(x, ctx, past[i] ?? null));
-      x = result.out;
-      newKV.push(result.kv);
-    });
+    const embedded = tf.gather(this.params.get('transformer.embedding.word_embeddings.weight')!, ids) as tf.Tensor2D; // [N, h]
+    const { out, kv } = this.runBlocks(this.layers, embedded, ctx, past);
     if (cache) {
-      const keyMask = cache.keyMask.map((row, b) => [...row, ...tokenMask[b]]);
-      cache.update(newKV, keyMask, nextPositions(positions, tokenMask, start));
+      cache.update(kv, this.grownKeyMask(cache, tokenMask), nextPositions(positions, tokenMask, start));
     }
-    return this.final_layernorm.forward(x);
+    return this.final_layernorm.forward(out);
   }
 }

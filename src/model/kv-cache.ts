@@ -50,6 +50,19 @@ export class KvCache {
     this.positions = nextPositions;
   }
 
+  /**
+   * Per-row state beyond keys, key mask and positions that moving rows between caches must carry along
+   * (src/inference/cache-rows.ts); none here.
+   */
+  rowExtras(): readonly number[] | null {
+    return null;
+  }
+
+  /** Takes rows gathered from caches of this kind: their keys/values, key mask, positions and rowExtras. */
+  restore(layers: LayerKeyValues[], keyMask: number[][], nextPositions: number[], _extras: number[] | null): void {
+    this.update(layers, keyMask, nextPositions);
+  }
+
   dispose(): void {
     for (const l of this.layerKV) tf.dispose([l.key, l.value]);
     this.layerKV = [];

@@ -19,6 +19,8 @@ export interface CausalLanguageModel {
   createCache(batchSize: number, prefix?: tf.Tensor): KvCache;
   forward(inputIds: Rows, options?: ForwardOptions): ForwardOutput;
   loss(inputIds: Rows, labels: Rows, options?: Omit<ForwardOptions, 'cache' | 'lastPositionOnly' | 'returnHidden'>): tf.Scalar;
+  /** The logits [M, V] of the positions that predict a label, and those labels (the loss's inputs). */
+  targetLogits(inputIds: Rows, labels: Rows, options?: Omit<ForwardOptions, 'cache' | 'lastPositionOnly' | 'returnHidden'>): { logits: tf.Tensor2D; targets: number[] };
   weightsToWrite(): TensorToWrite[];
   dispose(): void;
 }

@@ -1,8 +1,7 @@
 // The causal-LM loss (Hugging Face convention): logits at position t predict the label at t+1; labels
 // of -100 are ignored; the result is the mean over every predicted token of the batch.
 import type { Rows } from './attention-inputs.ts';
-
-export const IGNORE_INDEX = -100;
+import { IGNORE_INDEX } from './chat-templates/types.ts';
 
 /** Which rows of the flattened [B·T] logits predict something, and the target id of each. */
 export function predictedPositions(labels: Rows, vocabSize: number): { rows: number[]; targets: number[] } {

@@ -6,10 +6,9 @@
 // is a frozen model that reads the same token ids, so both must share a tokenizer.
 import * as tf from '@tensorflow/tfjs';
 import type { CausalLanguageModel } from '../model/language-model.ts';
-import { meanCrossEntropy, predictedPositions } from '../model/loss.ts';
+import { meanCrossEntropy } from '../model/loss.ts';
 import type { Tokenizer } from '../model/tokenizers/types.ts';
 import type { TuningMethod } from '../methods/types.ts';
-import type { Batch } from './data/batches.ts';
 import { TrainingSetupError } from './errors.ts';
 import type { Objective } from './step.ts';
 
@@ -54,20 +53,12 @@ export function checkSharedTokenizer(student: Tokenizer, teacher: Tokenizer): vo
   }
 }
 
-/** The logits [M, V] at the positions that predict a label, and those labels. */
-function targetLogits(model: CausalLanguageModel, batch: Batch, options: Parameters<CausalLanguageModel['forward']>[1]): { logits: tf.Tensor2D; targets: number[] } {
-  const V = model.config.paddedVocabSize;
-  const { rows, targets } = predictedPositions(batch.labels, V);
-  const logits = tf.tidy(() => tf.gather(tf.reshape(model.forward(batch.inputIds, options).logits, [-1, V]), tf.tensor1d(rows, 'int32')) as tf.Tensor2D);
-  return { logits, targets };
-}
-
 /** The training objective of a distillation run; the student is the method's model. */
 export function distillationObjective(student: CausalLanguageModel, method: TuningMethod, teacher: CausalLanguageModel, settings: DistillationSettings, dropoutSeed: (microBatch: number) => number): Objective {
   return {
-    prepare: (batch) => targetLogits(teacher, batch, {}).logits,
+    prepare: (batch) => teacher.targetLogits(batch.inputIds, batch.labels).logits,
     loss: (batch, microBatch, teacherLogits) => {
-      const { logits, targets } = targetLogits(student, batch, method.forwardOptions(true, dropoutSeed(microBatch)));
+      const { logits, targets } = student.targetLogits(batch.inputIds, batch.labels, method.forwardOptions(true, dropoutSeed(microBatch)));
       return distillationLoss(logits, teacherLogits as tf.Tensor2D, targets, settings);
     },
   };

@@ -18,4 +18,14 @@ export class ChatGlm6bCache extends KvCache {
     this.update(layers, keyMask, nextBlockPositions);
     this.masks = maskPositions;
   }
+
+  /** Each row's mask position. */
+  override rowExtras(): readonly number[] | null {
+    return this.masks;
+  }
+
+  override restore(layers: LayerKeyValues[], keyMask: number[][], nextPositions: number[], maskPositions: number[] | null): void {
+    if (!maskPositions) throw new Error('a ChatGLM-6B cache row has no mask position');
+    this.updateWithPositions(layers, keyMask, maskPositions, nextPositions);
+  }
 }

@@ -10,7 +10,7 @@ import type { Rows } from '../attention-inputs.ts';
 import type { ModelConfig } from '../config.ts';
 import type { LayerKeyValues } from '../kv-cache.ts';
 import type { ForwardOptions } from '../language-model.ts';
-import { Linear, loadParameters, ThudmModel, type LinearContext } from '../thudm-model.ts';
+import { Linear, loadParameters, ThudmModel, type KeyValueLayout, type LinearContext } from '../thudm-model.ts';
 import type { WeightSource } from '../weights/checkpoint.ts';
 import type { TensorToWrite } from '../weights/safetensors.ts';
 import { continuationInputs, promptInputs, queryTables, rotaryHalfPairMatrix, rotaryTables, rowContexts, type AttentionInputs } from './attention-inputs.ts';
@@ -113,13 +113,11 @@ export class ChatGlm6bModel extends ThudmModel<ChatGlm6bConfig> {
   private readonly layers: GLMBlock[];
   private readonly final_layernorm: LayerNorm;
   private readonly word_embeddings: tf.Variable;
-  private readonly rotaryP: tf.Tensor2D;
+  protected readonly keyValueLayout: KeyValueLayout;
 
   private constructor(config: ChatGlm6bConfig, params: Map<string, tf.Variable>) {
-    super(config, params);
+    super(config, params, rotaryHalfPairMatrix(config.headDim), config.headDim);
     const d = config.headDim;
-    // kept: the model may be built inside a caller's tidy
-    this.rotaryP = tf.keep(tf.tensor2d(rotaryHalfPairMatrix(d), [d, d]));
     const norm = (name: string): LayerNorm => new LayerNorm(params.get(`${name}.weight`)!, params.get(`${name}.bias`)!, config.layernormEpsilon);
     this.layers = Array.from({ length: config.numLayers }, (_, i) => {
       const p = `transformer.layers.${i}`;
@@ -129,6 +127,7 @@ export class ChatGlm6bModel extends ThudmModel<ChatGlm6bConfig> {
     });
     this.final_layernorm = norm('transformer.final_layernorm');
     this.word_embeddings = params.get('transformer.word_embeddings.weight')!;
+    this.keyValueLayout = { layers: config.numLayers, heads: config.numAttentionHeads, headDim: d };
   }
 
   /**
@@ -140,12 +139,9 @@ export class ChatGlm6bModel extends ThudmModel<ChatGlm6bConfig> {
     return new ChatGlm6bModel(config, loadParameters(config, source));
   }
 
-  /** A cache for incremental decoding of `batchSize` rows, holding the P-tuning prefix when given. */
-  createCache(batchSize: number, prefix?: tf.Tensor): ChatGlm6bCache {
-    if (!prefix) return new ChatGlm6bCache(batchSize);
-    const layers = tf.tidy(() => this.prefixKeyValues(prefix, batchSize));
-    const keyMask = Array.from({ length: batchSize }, () => new Array<number>(prefix.shape[0]).fill(1));
-    return new ChatGlm6bCache(batchSize, { layers, keyMask });
+  /** ChatGLM-6B's cache also keeps each row's mask position for the 2D positions of later tokens. */
+  protected override newCache(batchSize: number, initial?: { layers: LayerKeyValues[]; keyMask: number[][] }): ChatGlm6bCache {
+    return new ChatGlm6bCache(batchSize, initial);
   }
 
   /** Also `lm_head.weight` (the word embeddings' values), as THUDM's checkpoints carry it. */
@@ -154,24 +150,9 @@ export class ChatGlm6bModel extends ThudmModel<ChatGlm6bConfig> {
     return [...super.weightsToWrite(), { name: TIED_LM_HEAD, shape: embeddings.shape, data: () => embeddings.dataSync() as Float32Array }];
   }
 
-  override dispose(): void {
-    super.dispose();
-    this.rotaryP.dispose();
-  }
-
   /** The tied output head: x · word_embeddingsᵀ, no bias. */
   protected outputLayer(x: tf.Tensor2D): tf.Tensor2D {
     return tf.matMul(x, this.word_embeddings as tf.Tensor2D, false, true); // [rows, V]
-  }
-
-  /** Prefix [P, L·2·h] → per layer {key, value}: [B, H, P, d] (THUDM views it as [P, L·2, H, d]). */
-  private prefixKeyValues(prefix: tf.Tensor, batch: number): LayerKeyValues[] {
-    const { numLayers: L, numAttentionHeads: H, headDim: d } = this.config;
-    const P = prefix.shape[0];
-    if (prefix.rank !== 2 || prefix.size !== P * L * 2 * H * d) throw new Error(`prefix shape [${prefix.shape}] is not [P, ${L * 2 * H * d}]`);
-    const slots = tf.split(tf.transpose(tf.reshape(prefix, [P, L * 2, H, d]), [1, 2, 0, 3]), L * 2, 0); // each [1, H, P, d]
-    const tiled = slots.map((s) => (batch === 1 ? s : tf.tile(s, [batch, 1, 1, 1])) as tf.Tensor4D);
-    return Array.from({ length: L }, (_, l) => ({ key: tiled[2 * l], value: tiled[2 * l + 1] }));
   }
 
   /** Positions and mask of this pass: from the ids for whole rows, from the cache for decoding steps. */
@@ -194,12 +175,8 @@ export class ChatGlm6bModel extends ThudmModel<ChatGlm6bConfig> {
     if (options.positionIds) throw new Error('ChatGLM-6B computes its 2D position ids from [gMASK]/<sop> in the ids: positionIds is not accepted');
     if (options.cache && !(options.cache instanceof ChatGlm6bCache)) throw new Error('a ChatGLM-6B forward needs a cache made by its createCache');
     const cache = options.cache as ChatGlm6bCache | undefined;
-    if (cache && prefix) throw new Error('pass the prefix to createCache, not with a cache');
-    if (cache && cache.batchSize !== B) throw new Error(`cache is for batch ${cache.batchSize}, input has ${B} rows`);
-    const tokenMask = options.attentionMask ?? inputIds.map((row) => row.map(() => 1));
-    if (tokenMask.length !== B || tokenMask.some((r) => r.length !== T)) throw new Error('attentionMask must have the shape of inputIds');
+    const { tokenMask, past } = this.passInputs(inputIds, options, cache);
 
-    const past = cache ? cache.layers : prefix ? this.prefixKeyValues(prefix, B) : [];
     const inputs = this.attentionInputs(inputIds, tokenMask, cache, prefix ? prefix.shape[0] : 0);
     const d = config.headDim;
     const keyTables = rotaryTables(inputs.positions, d);
@@ -214,20 +191,12 @@ export class ChatGlm6bModel extends ThudmModel<ChatGlm6bConfig> {
       mask: inputs.mask ? tf.tensor4d(inputs.mask.values, inputs.mask.shape) : null,
     };
 
-    let x = tf.gather(this.word_embeddings, tf.tensor1d(inputIds.flat(), 'int32')) as tf.Tensor2D; // [N, h]
-    const newKV: LayerKeyValues[] = [];
-    this.layers.forEach((layer, i) => {
-      // A scope per layer frees its intermediates as soon as it is done (the gradient tape keeps the
-      // ones its backward pass needs).
-      const result = tf.tidy(() => layer.forward(x, ctx, past[i] ?? null));
-      x = result.out;
-      newKV.push(result.kv);
-    });
+    const embedded = tf.gather(this.word_embeddings, tf.tensor1d(inputIds.flat(), 'int32')) as tf.Tensor2D; // [N, h]
+    const { out, kv } = this.runBlocks(this.layers, embedded, ctx, past);
     if (cache) {
-      const keyMask = cache.keyMask.map((row, b) => [...row, ...tokenMask[b]]);
       const nextBlocks = inputs.positions.map((rows) => rows[1][T - 1] + 1);
-      cache.updateWithPositions(newKV, keyMask, inputs.maskPositions, nextBlocks);
+      cache.updateWithPositions(kv, this.grownKeyMask(cache, tokenMask), inputs.maskPositions, nextBlocks);
     }
-    return this.final_layernorm.forward(x);
+    return this.final_layernorm.forward(out);
   }
 }

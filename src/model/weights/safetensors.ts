@@ -2,13 +2,14 @@
 // length, a JSON header {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__}, then the raw
 // little-endian tensor bytes, offsets relative to the end of the header.
 // Reading is tensor by tensor from the file (never the whole file in memory); F16/BF16 widen to float32.
-import { closeSync, openSync, readSync, writeSync, fstatSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, openSync, writeSync, fstatSync, renameSync, rmSync } from 'node:fs';
 import { ModelFormatError } from '../errors.ts';
 import { BYTES_PER_ELEMENT, bf16ToF32, f16ToF32, f32ToBf16, f32ToF16, type StorageDtype } from './dtypes.ts';
+import { readInto } from './torch-zip.ts';
 
 // safetensors' own limit, so that a corrupt length never makes us allocate gigabytes.
 const MAX_HEADER_BYTES = 100_000_000;
-// One readSync/writeSync moves at most 2 GiB - 1; stay well below.
+// One writeSync moves at most 2 GiB - 1; stay well below.
 const IO_CHUNK_BYTES = 1 << 30;
 
 export interface StoredTensor {
@@ -21,14 +22,6 @@ export interface StoredTensor {
 
 function isStorageDtype(d: unknown): d is StorageDtype {
   return d === 'F32' || d === 'F16' || d === 'BF16';
-}
-
-function readFully(fd: number, target: Uint8Array, position: number): void {
-  for (let done = 0; done < target.length; ) {
-    const n = readSync(fd, target, done, Math.min(IO_CHUNK_BYTES, target.length - done), position + done);
-    if (n === 0) throw new Error('unexpected end of file');
-    done += n;
-  }
 }
 
 function writeFully(fd: number, bytes: Uint8Array): void {
@@ -51,13 +44,13 @@ export class SafetensorsFile {
       const fileSize = fstatSync(fd).size;
       const lengthBytes = new Uint8Array(8);
       if (fileSize < 8) throw new ModelFormatError(`${path}: too short for a safetensors file`);
-      readFully(fd, lengthBytes, 0);
+      readInto(fd, lengthBytes, 0);
       const headerLength = Number(new DataView(lengthBytes.buffer).getBigUint64(0, true));
       if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > fileSize) {
         throw new ModelFormatError(`${path}: header length ${headerLength} does not fit the file (${fileSize} bytes)`);
       }
       const headerBytes = new Uint8Array(headerLength);
-      readFully(fd, headerBytes, 8);
+      readInto(fd, headerBytes, 8);
       let header: Record<string, unknown>;
       try {
         header = JSON.parse(new TextDecoder().decode(headerBytes)) as Record<string, unknown>;
@@ -95,11 +88,11 @@ export class SafetensorsFile {
     try {
       if (t.dtype === 'F32') {
         const out = new Float32Array(count); // read straight into the result: one copy, aligned
-        readFully(fd, new Uint8Array(out.buffer), t.byteOffset);
+        readInto(fd, new Uint8Array(out.buffer), t.byteOffset);
         return out;
       }
       const half = new Uint16Array(count);
-      readFully(fd, new Uint8Array(half.buffer), t.byteOffset);
+      readInto(fd, new Uint8Array(half.buffer), t.byteOffset);
       return t.dtype === 'BF16' ? bf16ToF32(half) : f16ToF32(half);
     } finally {
       closeSync(fd);

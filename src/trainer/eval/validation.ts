@@ -17,11 +17,10 @@ export interface ValidationMetrics {
 
 /** Summed cross-entropy and correct argmax count of one batch. */
 function scoreBatch(model: CausalLanguageModel, batch: Batch, options: () => MethodForwardOptions): { lossSum: number; correct: number; count: number } {
-  const { rows, targets } = predictedPositions(batch.labels, model.config.paddedVocabSize);
+  const { rows } = predictedPositions(batch.labels, model.config.paddedVocabSize);
   if (rows.length === 0) return { lossSum: 0, correct: 0, count: 0 };
   const [lossSum, correct] = tf.tidy(() => {
-    const { logits } = model.forward(batch.inputIds, options());
-    const picked = tf.gather(tf.reshape(logits, [-1, model.config.paddedVocabSize]), tf.tensor1d(rows, 'int32')) as tf.Tensor2D; // [M, V]
+    const { logits: picked, targets } = model.targetLogits(batch.inputIds, batch.labels, options()); // [M, V]
     const labels = tf.tensor1d(targets, 'int32');
     const targetLogits = tf.sum(tf.mul(picked, tf.oneHot(labels, model.config.paddedVocabSize)), 1);
     const ce = tf.sum(tf.sub(tf.logSumExp(picked, 1), targetLogits));
