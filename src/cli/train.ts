@@ -125,7 +125,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (!a.model || !a.data || !a.output || !a.method) throw new UsageError('--model, --data, --method and --output are required');
   const env = loadConfig();
-  console.log((await initCompute(env.tfBackend)).message);
+  await initCompute(env.tfBackend); // train() logs the result
   const dirs = { dataDir: env.dataDir, modelsDir: env.modelsDir };
   const modelDir = resolveModel(a.model, dirs);
   const teacherDir = a.teacher ? resolveModel(a.teacher, dirs) : undefined;

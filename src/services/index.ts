@@ -53,7 +53,7 @@ export async function createServices(config: Config, database: Database, blobs: 
     files: new FileService(database.db, blobs, config.maxUploadBytes),
     catalog,
     jobs,
-    history: new JobHistory(database.db),
+    history: new JobHistory(database.db, jobs),
     inference,
     models: new ModelService(database.db, catalog, blobs, inference),
     chatCompletions: new ChatCompletionService(inference),

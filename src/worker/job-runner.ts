@@ -14,7 +14,7 @@ import * as events from '../db/repositories/job-events.ts';
 import * as jobRows from '../db/repositories/jobs.ts';
 import * as modelRows from '../db/repositories/models.ts';
 import * as orgs from '../db/repositories/organizations.ts';
-import type { JobError, JobRow, JobStatus, NewJobRow } from '../db/schema/index.ts';
+import type { FileRow, JobError, JobRow, JobStatus, NewJobRow } from '../db/schema/index.ts';
 import { newId } from '../ids.ts';
 import type { ModelCatalog } from '../services/catalog.ts';
 import type { ArtifactFolders } from '../services/artifact-folders.ts';
@@ -22,7 +22,7 @@ import type { FileService } from '../services/files.ts';
 import type { JobControlBus } from '../services/jobs/jobs.ts';
 import { type BlobStore, StorageError } from '../storage/blob-store.ts';
 import type { TrainingConfig } from '../trainer/config.ts';
-import type { FromThread, StopReason, ThreadDone, TrainRequest } from './protocol.ts';
+import type { FromThread, StopReason, ThreadDone, ThreadProgress, TrainRequest } from './protocol.ts';
 import { resultsCsv } from './results.ts';
 import { deletePrefix, downloadObject, downloadPrefix, uploadFolder } from './staging.ts';
 import { TrainerThread } from './trainer-thread.ts';
@@ -86,6 +86,9 @@ export class JobRunner {
   private stopSent?: StopReason;
   private leaseLost = false;
   private modelId = '';
+  /** The final model's upload and the results file, once stored (kept across retries of finish()). */
+  private modelUpload?: { bytes: number };
+  private resultsFile?: FileRow;
 
   constructor(
     private readonly ctx: WorkerContext,
@@ -192,9 +195,9 @@ export class JobRunner {
   private async checkControls(): Promise<void> {
     if (this.stopSent || !this.thread) return;
     try {
-      const job = await jobRows.findJobById(this.ctx.db, this.job.id);
-      if (job?.cancelRequested) this.requestStop('cancel');
-      else if (job?.pauseRequested) this.requestStop('pause');
+      const requests = await jobRows.stopRequests(this.ctx.db, this.job.id);
+      if (requests?.cancelRequested) this.requestStop('cancel');
+      else if (requests?.pauseRequested) this.requestStop('pause');
     } catch {
       // the heartbeat reports database trouble
     }
@@ -208,7 +211,7 @@ export class JobRunner {
 
   /** Downloads the datasets, the model to start from and the checkpoint to resume from. */
   private async stage(): Promise<Omit<TrainRequest, 'type'>> {
-    const { db, blobs, catalog, config } = this.ctx;
+    const { db, blobs, config } = this.ctx;
     const trainFile = join(this.workspace, 'train.jsonl');
     await this.stageFile(this.job.trainingFile, 'training_file', trainFile);
     const validationFile = this.job.validationFile ? join(this.workspace, 'validation.jsonl') : undefined;
@@ -290,7 +293,7 @@ export class JobRunner {
           case 'checkpoint':
             void this.enqueue('storing a checkpoint', async () => {
               try {
-                await this.throughOutage('storing a checkpoint', () => this.storeCheckpoint(message.step, message.dir, message.reason, message.metrics));
+                await this.storeCheckpoint(message.step, message.dir, message.reason, message.metrics);
                 this.thread?.checkpointStored(message.step);
               } catch (err) {
                 const reason = err instanceof StorageError ? `the storage is unavailable (${err.message})` : (err as Error).message;
@@ -315,7 +318,7 @@ export class JobRunner {
     });
   }
 
-  private onProgress(p: Extract<FromThread, { type: 'progress' }>): void {
+  private onProgress(p: ThreadProgress): void {
     this.progress = { step: p.step, totalSteps: p.totalSteps, trainedTokens: Math.round(p.trainedTokens), estimatedFinish: new Date(Date.now() + p.eta * 1000) };
     void this.enqueue('recording progress', () =>
       this.event(
@@ -339,9 +342,15 @@ export class JobRunner {
 
   /** Uploads a checkpoint folder, records it (and its model id), and applies the retention policy. */
   private async storeCheckpoint(step: number, dir: string, reason: string, metrics: Record<string, number | null>): Promise<void> {
-    const { db, blobs, log } = this.ctx;
+    const { blobs, log } = this.ctx;
     const prefix = `jobs/${this.job.id}/checkpoints/${step}/`;
     const { bytes } = await withRetries(`uploading checkpoint ${step} of ${this.job.id}`, () => uploadFolder(blobs, dir, prefix), log);
+    // Only the records are retried through a database outage: the upload is done.
+    await this.throughOutage('recording a checkpoint', () => this.recordCheckpoint(step, prefix, bytes, reason, metrics));
+  }
+
+  private async recordCheckpoint(step: number, prefix: string, bytes: number, reason: string, metrics: Record<string, number | null>): Promise<void> {
+    const { db } = this.ctx;
     const modelId = `${this.modelId}:ckpt-step-${step}`;
     const checkpoint = await checkpointRows.insertCheckpoint(db, {
       id: newId('ftckpt'),
@@ -395,7 +404,9 @@ export class JobRunner {
     }
     if (!done.outputDir) throw new JobFailure({ code: 'training_error', message: 'Training finished without an exported model.', param: null });
     const prefix = `models/${this.job.id}/`;
-    const { bytes } = await withRetries(`uploading the model of ${this.job.id}`, () => uploadFolder(this.ctx.blobs, done.outputDir!, prefix), this.log);
+    // finish() runs again through a database outage: what it stored in the bucket is not stored twice.
+    this.modelUpload ??= await withRetries(`uploading the model of ${this.job.id}`, () => uploadFolder(this.ctx.blobs, done.outputDir!, prefix), this.log);
+    const { bytes } = this.modelUpload;
     await modelRows.insertModel(db, {
       id: this.modelId,
       organizationId: this.job.organizationId,
@@ -406,8 +417,11 @@ export class JobRunner {
       trainedParameters: done.trainedParameters,
       artifactBytes: bytes,
     });
-    const csv = resultsCsv(await events.metricsEvents(db, this.job.id));
-    const results = await this.ctx.files.createInternal(this.job.organizationId, 'step_metrics.csv', 'fine-tune-results', Buffer.from(csv));
+    if (!this.resultsFile) {
+      const csv = resultsCsv(await events.metricsEvents(db, this.job.id));
+      this.resultsFile = await this.ctx.files.createInternal(this.job.organizationId, 'step_metrics.csv', 'fine-tune-results', Buffer.from(csv));
+    }
+    const results = this.resultsFile;
     await this.event('info', `New fine-tuned model created: ${this.modelId}`, 'model-created', { fine_tuned_model: this.modelId });
     if (done.status === 'early_stopped') {
       await this.event('info', `Stopped early at step ${done.step}: the validation loss stopped improving${done.bestStep !== undefined ? `; the weights of step ${done.bestStep} are the result` : ''}`, 'early-stopped');

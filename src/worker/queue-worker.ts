@@ -27,11 +27,6 @@ export class QueueWorker {
     return this.context.workerId;
   }
 
-  /** Jobs this process is training now. */
-  get activeJobs(): string[] {
-    return [...this.running.keys()];
-  }
-
   start(): void {
     const loop = async () => {
       await this.tick();

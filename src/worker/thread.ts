@@ -43,8 +43,7 @@ const stop = new AbortController();
 let acknowledge: ((error?: string) => void) | undefined;
 
 async function run(request: TrainRequest): Promise<void> {
-  const compute = await initCompute(request.compute.backend, { native: request.compute.native, blasThreads: request.compute.blasThreads });
-  send({ type: 'log', message: compute.message });
+  await initCompute(request.compute.backend, { native: request.compute.native, blasThreads: request.compute.blasThreads }); // train() logs the result
   let lastLoss: number | null = null;
   let lastEval: Record<string, number | null> = {};
   const result = await train({

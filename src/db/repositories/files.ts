@@ -56,9 +56,3 @@ export async function deleteFile(db: Db, organizationId: string, id: string): Pr
     .returning();
   return row;
 }
-
-/** Every object key that a file row points to (for the orphan reconciler). */
-export async function fileObjectKeyExists(db: Db, objectKey: string): Promise<boolean> {
-  const [row] = await db.select({ id: files.id }).from(files).where(eq(files.objectKey, objectKey)).limit(1);
-  return row !== undefined;
-}

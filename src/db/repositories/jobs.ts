@@ -80,10 +80,6 @@ export async function fileUsedByActiveJob(db: Db, fileId: string): Promise<boole
   return row !== undefined;
 }
 
-export async function countActiveJobs(db: Db, organizationId: string): Promise<number> {
-  return db.$count(jobs, and(eq(jobs.organizationId, organizationId), inArray(jobs.status, ACTIVE_STATUSES)));
-}
-
 /** Jobs waiting for their files to be checked, oldest first. */
 export async function jobsValidatingFiles(db: Db, limit: number): Promise<JobRow[]> {
   return db.select().from(jobs).where(eq(jobs.status, 'validating_files')).orderBy(asc(jobs.createdAt)).limit(limit);
@@ -127,6 +123,12 @@ export async function claimNextJob(db: Db, workerId: string, leaseSeconds: numbe
 export interface LeaseState {
   cancelRequested: boolean;
   pauseRequested: boolean;
+}
+
+/** A job's stop requests alone (polled often while it trains). */
+export async function stopRequests(db: Db, id: string): Promise<LeaseState | undefined> {
+  const [row] = await db.select({ cancelRequested: jobs.cancelRequested, pauseRequested: jobs.pauseRequested }).from(jobs).where(eq(jobs.id, id));
+  return row;
 }
 
 /** Renews the lease; undefined when this worker no longer holds the job (it was reaped or finished). */
@@ -182,9 +184,4 @@ export async function requestOnRunning(db: Db, organizationId: string, id: strin
     .where(and(eq(jobs.organizationId, organizationId), eq(jobs.id, id), eq(jobs.status, 'running')))
     .returning();
   return row;
-}
-
-/** Jobs a worker holds (for a graceful shutdown or a restart of the same worker id). */
-export async function jobsHeldBy(db: Db, workerId: string): Promise<JobRow[]> {
-  return db.select().from(jobs).where(and(eq(jobs.lockedBy, workerId), eq(jobs.status, 'running')));
 }

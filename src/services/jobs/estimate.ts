@@ -9,6 +9,7 @@ import { jobEvents, jobs } from '../../db/schema/index.ts';
 import { readExamples } from '../../datasets/index.ts';
 import { expectedTensorShapes, parameterCount, type ModelConfig } from '../../model/config.ts';
 import { templateFor } from '../../model/chat-templates/select.ts';
+import { IGNORE_INDEX } from '../../model/chat-templates/types.ts';
 import { loadTokenizer } from '../../model/tokenizers/load.ts';
 import type { BlobStore } from '../../storage/blob-store.ts';
 import type { TrainingConfig } from '../../trainer/config.ts';
@@ -203,7 +204,7 @@ export class JobEstimator {
       count.examples++;
       if (encoded.truncated) count.truncated++;
       count.tokens += encoded.example.inputIds.length;
-      count.targets += encoded.example.labels.filter((l) => l !== -100).length;
+      count.targets += encoded.example.labels.filter((l) => l !== IGNORE_INDEX).length;
       count.lengths.push(encoded.example.inputIds.length);
       if (count.examples % 256 === 0) await yieldToEventLoop();
     }

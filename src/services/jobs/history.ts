@@ -6,6 +6,7 @@ import * as events from '../../db/repositories/job-events.ts';
 import * as jobRows from '../../db/repositories/jobs.ts';
 import type { JobEventRow } from '../../db/schema/index.ts';
 import { errors } from '../../errors.ts';
+import type { JobService } from './jobs.ts';
 
 export interface MetricsSeries {
   totalSteps: number | null;
@@ -20,16 +21,10 @@ const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFi
 const GENERATION_KEYS = ['rouge-1', 'rouge-2', 'rouge-l', 'bleu-4'];
 
 export class JobHistory {
-  constructor(private readonly db: Db) {}
-
-  private async job(organizationId: string, id: string) {
-    const job = await jobRows.findJob(this.db, organizationId, id);
-    if (!job) throw errors.notFound('fine-tuning job', id, 'fine_tuning_job_id');
-    return job;
-  }
+  constructor(private readonly db: Db, private readonly jobs: JobService) {}
 
   async events(organizationId: string, jobId: string, options: { after?: string; limit: number }) {
-    await this.job(organizationId, jobId);
+    await this.jobs.get(organizationId, jobId);
     let afterSeq: number | undefined;
     if (options.after) {
       const cursor = await events.findEvent(this.db, jobId, options.after);
@@ -40,7 +35,7 @@ export class JobHistory {
   }
 
   async checkpoints(organizationId: string, jobId: string, options: { after?: string; limit: number }) {
-    await this.job(organizationId, jobId);
+    await this.jobs.get(organizationId, jobId);
     let afterStep: number | undefined;
     if (options.after) {
       const cursor = await checkpointRows.findCheckpoint(this.db, jobId, options.after);
@@ -52,7 +47,7 @@ export class JobHistory {
 
   /** Loss curves for charts: one point per metrics event, in step order. */
   async metrics(organizationId: string, jobId: string): Promise<MetricsSeries> {
-    const job = await this.job(organizationId, jobId);
+    const job = await this.jobs.get(organizationId, jobId);
     const series: MetricsSeries = { totalSteps: job.totalSteps, train: [], validation: [], generation: [] };
     for (const event of await events.metricsEvents(this.db, jobId)) {
       const d = event.data ?? {};
@@ -75,7 +70,7 @@ export class JobHistory {
    * until the job has ended and every event is out, or `signal` aborts.
    */
   async *follow(organizationId: string, jobId: string, signal: AbortSignal, pollMs = 500): AsyncGenerator<JobEventRow> {
-    await this.job(organizationId, jobId);
+    await this.jobs.get(organizationId, jobId);
     let seq = 0;
     while (!signal.aborted) {
       const batch = await events.eventsSince(this.db, jobId, seq, 500);
@@ -84,7 +79,7 @@ export class JobHistory {
         yield event;
       }
       if (batch.length === 500) continue;
-      const job = await this.job(organizationId, jobId);
+      const job = await this.jobs.get(organizationId, jobId);
       if (jobRows.FINAL_STATUSES.includes(job.status) && (await events.eventsSince(this.db, jobId, seq, 1)).length === 0) return;
       await sleep(pollMs, signal);
     }

@@ -8,7 +8,7 @@ import * as fileRows from '../../db/repositories/files.ts';
 import * as events from '../../db/repositories/job-events.ts';
 import * as jobRows from '../../db/repositories/jobs.ts';
 import { type FileRow, type JobRow, jobs } from '../../db/schema/index.ts';
-import { errors, formatPath } from '../../errors.ts';
+import { errors } from '../../errors.ts';
 import { newId } from '../../ids.ts';
 import type { TrainingConfig } from '../../trainer/config.ts';
 import type { ModelCatalog, ResolvedModel } from '../catalog.ts';
@@ -16,6 +16,7 @@ import type { Principal } from '../auth.ts';
 import {
   buildTrainingConfig,
   checkFitsModel,
+  invalidTuning,
   type HyperparametersInput,
   requestHash,
   resolveHyperparameters,
@@ -253,9 +254,7 @@ export class JobService {
 function parseTuning(input: TuningInput | undefined) {
   const parsed = tuningSchema.safeParse(input ?? {});
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const path = formatPath(['tuning', ...issue.path]);
-  throw errors.invalid(`Invalid field '${path}': ${issue.message}`, path);
+  throw invalidTuning(parsed.error);
 }
 
 /** Continuing from a fine-tuned model: an adapter continues with its own method; merged weights with any. */

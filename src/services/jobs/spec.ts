@@ -6,7 +6,7 @@ import type { MethodName } from '../../methods/types.ts';
 import type { ModelConfig } from '../../model/config.ts';
 import { trainingConfigSchema, type TrainingConfig } from '../../trainer/config.ts';
 import { methodConfigSchema } from '../../methods/config.ts';
-import { errors, formatPath } from '../../errors.ts';
+import { type ApiError, errors, formatPath } from '../../errors.ts';
 
 /** The learning rate a method trains with at learning_rate_multiplier 1 (the methods' usual defaults). */
 export const BASE_LEARNING_RATES: Record<MethodName, number> = {
@@ -69,12 +69,15 @@ export function buildTrainingConfig(tuning: Tuning, hp: ResolvedHyperparameters,
     seed,
     learning_rate: explicitRate ?? BASE_LEARNING_RATES[tuning.method.type] * hp.learning_rate_multiplier,
   });
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const path = formatPath(['tuning', ...issue.path]);
-    throw errors.invalid(`Invalid field '${path}': ${issue.message}`, path);
-  }
+  if (!parsed.success) throw invalidTuning(parsed.error);
   return parsed.data;
+}
+
+/** The 400 for a `tuning` setting that does not parse, naming its first problem's field. */
+export function invalidTuning(error: z.ZodError): ApiError {
+  const issue = error.issues[0];
+  const path = formatPath(['tuning', ...issue.path]);
+  return errors.invalid(`Invalid field '${path}': ${issue.message}`, path);
 }
 
 /** Settings that parse but do not fit this model. */
